@@ -1,0 +1,1 @@
+"""Command line: parse, call a service, print."""

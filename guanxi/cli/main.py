@@ -1,0 +1,21 @@
+"""The ``guanxi`` command: every sub-command is registered here and nowhere else."""
+
+from __future__ import annotations
+
+import typer
+
+from guanxi.cli import ingest
+
+app = typer.Typer(
+    name="guanxi",
+    help="guanxi 关系 — customer data platform and marketing CRM.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("import")(ingest.import_command)
+app.command("quality")(ingest.quality_command)
+app.command("presets")(ingest.presets_command)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,75 @@
+"""Settings: the one place configuration is read.
+
+Build with :func:`get_settings` (reads ``GUANXI_*`` environment variables and an
+optional ``.env``) and pass the object in; nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from guanxi.errors import ConfigError
+
+DEV_SECRET = "guanxi-dev-secret-change-me"  # noqa: S105 - the refused default, never a real secret
+
+
+class Settings(BaseSettings):
+    """All of guanxi's settings, prefix ``GUANXI_``.
+
+    Guarantees: ``timezone`` names a real IANA zone; outside ``env='dev'`` the
+    secret key must not be the development default.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GUANXI_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Path("data")
+    warehouse_url: str = "duckdb://data/warehouse.duckdb"
+    app_db_url: str = "sqlite:///data/app.sqlite"
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+    default_region: str = "CN"
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    # Data quality and identity guards.
+    stale_months: int = Field(12, ge=1, description="No activity for this many months makes a record stale.")
+    shared_identifier_limit: int = Field(
+        20, ge=2, description="An identifier shared by more records than this is implausible and never links."
+    )
+    models_config: Path = Path("models.yaml")
+    progress: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_prod(self) -> Settings:
+        if self.env == "prod" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("GUANXI_SECRET_KEY must be set to a real secret when GUANXI_ENV=prod")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with keyword overrides on top.
+
+    Raises :class:`ConfigError` with every problem listed when a value is invalid.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as err:
+        raise ConfigError(f"invalid settings: {err}") from err

@@ -1,0 +1,422 @@
+"""Steps 2–5 of an import: map, normalise, validate, combine (see :mod:`guanxi.ingest.api`).
+
+Works on the staged temp table ``_gx_src`` of a raw DuckDB connection and
+leaves three temp tables behind for the merge:
+
+* ``_gx_norm``   — one row per readable input row: ``_row``, ``r_<field>`` (the
+  text as read) and ``v_<field>`` (the canonical value) for each mapped field;
+* ``_gx_issues`` — ``_row, field, value, reason, severity`` (field names only;
+  the header each field was read from is in ``_gx_headers``, filled with
+  parameters so that no header text becomes SQL);
+* ``_gx_final``  — the rows to merge, one per natural key, in the raw table's
+  columns that this file provides (:attr:`Transform.provided`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guanxi.config import Settings
+from guanxi.ingest import contacts, normalize
+from guanxi.ingest.divisions import parse_addresses
+from guanxi.ingest.fields import ENUM_VALUES, INVALID_REASON, RULES, Rule, severity
+from guanxi.ingest.preset import REQUIRED, Mapping
+from guanxi.ingest.reader import StagedFile
+from guanxi.tables import RAW_TABLES
+
+_PLACE = ("province", "city", "district", "address")
+_PAID_LIKE = "('paid', 'shipped', 'delivered', 'refunded')"
+_FOLD_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fold_word(word: str) -> str:
+    """The Python twin of :func:`normalize.text` for mapping words (fold, trim, collapse spaces)."""
+    return " ".join(word.translate(_FOLD_TABLE).split())
+
+
+class Transform:
+    """Normalise, validate and combine one staged file for one import kind."""
+
+    def __init__(
+        self, con: Any, settings: Settings, kind: str, mapping: Mapping, staged: StagedFile, source: str
+    ) -> None:
+        self.con = con
+        self.settings = settings
+        self.kind = kind
+        self.mapping = mapping
+        self.staged = staged
+        self.source = source
+        self.spec = RAW_TABLES[kind]
+        # field -> staged columns holding it (in preference order), and the header shown to users
+        self.sources: dict[str, list[str]] = {}
+        self.header_of: dict[str, str] = {}
+        for field_name, headers in mapping.columns.items():
+            cols = [c for h in headers if (c := staged.column_for(h)) is not None]
+            if cols:
+                self.sources[field_name] = cols
+                self.header_of[field_name] = next(h for h in headers if staged.column_for(h) is not None)
+        used = {c for cols in self.sources.values() for c in cols}
+        self.unmapped = [(h, f"c{i}") for i, h in enumerate(staged.headers) if f"c{i}" not in used and h]
+
+    # ------------------------------------------------------------------ helpers
+    def mapped(self, field_name: str) -> bool:
+        return field_name in self.sources
+
+    def rule(self, field_name: str) -> Rule:
+        """The rule for a field of this kind (a ticket's status is free text, not an order status)."""
+        if self.kind == "tickets" and field_name == "status":
+            return "text"
+        return RULES[field_name]
+
+    def _raw_expr(self, field_name: str) -> str:
+        parts = [f"nullif(trim({c}), '')" for c in self.sources[field_name]]
+        if len(parts) == 1:
+            return parts[0]
+        if field_name == "phone":
+            # A masked mobile in one column must not hide a readable number in another.
+            readable = [f"CASE WHEN {normalize.masked_phone(p)} IS NULL THEN {p} END" for p in parts]
+            return f"coalesce({', '.join(readable + parts)})"
+        return f"coalesce({', '.join(parts)})"
+
+    def _value_expr(self, field_name: str) -> str:
+        ref = f"r_{field_name}"
+        rule = self.rule(field_name)
+        zone = self.settings.timezone
+        if rule == "id":
+            return normalize.identifier(ref)
+        if rule == "text":
+            return normalize.person_name(ref) if field_name in {"name", "buyer_name"} else normalize.text(ref)
+        if rule == "lower":
+            return normalize.lower_text(ref)
+        if rule == "upper":
+            return f"upper({normalize.text(ref)})"
+        if rule == "timestamp":
+            return normalize.timestamp(ref, zone)
+        if rule == "date":
+            return normalize.date(ref)
+        if rule == "amount":
+            return normalize.amount(ref)
+        if rule == "integer":
+            return normalize.integer(ref)
+        if rule == "gender":
+            return normalize.gender(ref)
+        if rule == "enum":
+            canonical = ", ".join(f"'{v}'" for v in ENUM_VALUES[field_name])
+            low = normalize.lower_text(ref)
+            return f"coalesce(vm_{field_name}.value, CASE WHEN {low} IN ({canonical}) THEN {low} END)"
+        if rule == "json":
+            return f"CASE WHEN json_valid({ref}) THEN {ref} END"
+        if rule == "phone":
+            return f"coalesce({normalize.fast_mobile(ref)}, ph.e164)"
+        if rule == "email":
+            return f"coalesce({normalize.fast_email(ref)}, em.address)"
+        raise AssertionError(rule)
+
+    # --------------------------------------------------------------- normalise
+    def normalise(self) -> None:
+        """Build ``_gx_norm`` from ``_gx_src``."""
+        con = self.con
+        params: dict[str, Any] = {}
+        extra = "NULL"
+        if self.unmapped:
+            pairs = []
+            for i, (header, col) in enumerate(self.unmapped):
+                params[f"k{i}"] = header
+                pairs.append(f"$k{i}, {col}")
+            extra = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
+        raw_cols = ", ".join(f"{self._raw_expr(f)} AS r_{f}" for f in self.sources)
+        if self.mapped("phone"):
+            masked = [normalize.masked_phone(f"nullif(trim({c}), '')") for c in self.sources["phone"]]
+            raw_cols += f", coalesce({', '.join(masked)}) AS r_phone_partial"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _gx_mapped AS SELECT _row, {raw_cols}, {extra} AS extra FROM _gx_src",  # noqa: S608
+            params,
+        )
+        joins = self._lookup_tables()
+        values = ", ".join(f"{self._value_expr(f)} AS v_{f}" for f in self.sources)
+        extra_cols = ""
+        if self.mapped("phone"):
+            extra_cols += ", r_phone_partial AS v_phone_partial"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _gx_norm AS SELECT m.*, {values}{extra_cols} FROM _gx_mapped m {joins}"  # noqa: S608
+        )
+        if any(self.mapped(p) for p in _PLACE) and "province" in self.spec.columns:
+            self._parse_places()
+
+    def _lookup_tables(self) -> str:
+        """Build value-map and contact fallback tables; return the JOIN clauses using them."""
+        con = self.con
+        joins = []
+        for field_name in ("status", "kind"):
+            if self.mapped(field_name) and self.rule(field_name) == "enum":
+                table = f"_gx_vm_{field_name}"
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (word VARCHAR PRIMARY KEY, value VARCHAR)")
+                words = {fold_word(w): v for w, v in self.mapping.value_map.get(field_name, {}).items()}
+                if words:
+                    con.executemany(f"INSERT INTO {table} VALUES (?, ?)", [[w, v] for w, v in words.items()])  # noqa: S608
+                joins.append(
+                    f"LEFT JOIN {table} vm_{field_name} ON vm_{field_name}.word = {normalize.text('m.r_' + field_name)}"
+                )
+        if self.mapped("phone"):
+            leftovers = [
+                r[0]
+                for r in con.execute(
+                    f"""SELECT DISTINCT r_phone FROM _gx_mapped WHERE r_phone IS NOT NULL
+                        AND {normalize.fast_mobile("r_phone")} IS NULL AND {normalize.masked_phone("r_phone")} IS NULL"""  # noqa: S608
+                ).fetchall()
+            ]
+            con.execute("CREATE OR REPLACE TEMP TABLE _gx_phone (raw VARCHAR PRIMARY KEY, e164 VARCHAR)")
+            if leftovers:
+                con.executemany(
+                    "INSERT INTO _gx_phone VALUES (?, ?)",
+                    [list(p) for p in contacts.phone_table(leftovers, self.settings.default_region)],
+                )
+            joins.append("LEFT JOIN _gx_phone ph ON ph.raw = m.r_phone")
+        if self.mapped("email"):
+            leftovers = [
+                r[0]
+                for r in con.execute(
+                    f"""SELECT DISTINCT r_email FROM _gx_mapped
+                        WHERE r_email IS NOT NULL AND {normalize.fast_email("r_email")} IS NULL"""  # noqa: S608
+                ).fetchall()
+            ]
+            con.execute("CREATE OR REPLACE TEMP TABLE _gx_email (raw VARCHAR PRIMARY KEY, address VARCHAR)")
+            if leftovers:
+                con.executemany(
+                    "INSERT INTO _gx_email VALUES (?, ?)", [list(p) for p in contacts.email_table(leftovers)]
+                )
+            joins.append("LEFT JOIN _gx_email em ON em.raw = m.r_email")
+        return " ".join(joins)
+
+    def _parse_places(self) -> None:
+        con = self.con
+        parts = [f"coalesce(v_{p}, '')" for p in _PLACE if self.mapped(p)]
+        whole = parts[0] if len(parts) == 1 else f"concat({', '.join(parts)})"
+        if self.mapped("address") and len(parts) > 1:
+            lead = next(f"v_{p}" for p in _PLACE if self.mapped(p))
+            whole = f"CASE WHEN v_address IS NOT NULL AND starts_with(v_address, coalesce({lead}, '\x01')) THEN v_address ELSE {whole} END"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _gx_addr_in AS SELECT DISTINCT nullif({whole}, '') AS addr FROM _gx_norm"
+        )  # noqa: S608
+        parse_addresses(con, "_gx_addr_in", "_gx_addr_out")
+        explicit = {p: (f"n.v_{p}" if self.mapped(p) else "NULL") for p in ("province", "city", "district")}
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _gx_norm AS
+            SELECT n.* EXCLUDE ({", ".join(f"v_{p}" for p in _PLACE if self.mapped(p) and p != "address")}),
+                   coalesce(a.province, {explicit["province"]}) AS v_province,
+                   coalesce(a.city, {explicit["city"]}) AS v_city,
+                   coalesce(a.district, {explicit["district"]}) AS v_district
+            FROM _gx_norm n LEFT JOIN _gx_addr_out a ON a.addr = nullif({whole.replace("v_", "n.v_")}, '')"""  # noqa: S608
+            if any(self.mapped(p) for p in ("province", "city", "district"))
+            else f"""CREATE OR REPLACE TEMP TABLE _gx_norm AS
+            SELECT n.*, a.province AS v_province, a.city AS v_city, a.district AS v_district
+            FROM _gx_norm n LEFT JOIN _gx_addr_out a ON a.addr = nullif({whole.replace("v_", "n.v_")}, '')"""  # noqa: S608
+        )
+
+    # ---------------------------------------------------------------- validate
+    def validate(self) -> None:
+        """Build ``_gx_issues`` (every problem of every row) and ``_gx_good`` (rows without a fatal one)."""
+        checks: list[str] = []
+        for field_name in self.sources:
+            rule = self.rule(field_name)
+            reason = INVALID_REASON.get(rule)
+            if reason is None:
+                continue
+            if field_name == "status":
+                reason = "unknown_status"
+            condition = f"r_{field_name} IS NOT NULL AND v_{field_name} IS NULL"
+            if rule == "phone":
+                condition += " AND v_phone_partial IS NULL"
+            if rule == "gender":
+                unknown = ", ".join(f"'{w}'" for w in normalize.GENDER_UNKNOWN_WORDS)
+                condition += f" AND lower(trim(r_gender)) NOT IN ({unknown})"
+            checks.append(self._issue(field_name, condition, reason))
+            if rule == "amount":
+                checks.append(self._issue(field_name, f"v_{field_name} < 0", "negative_amount"))
+        if self.mapped("satisfaction"):
+            checks.append(self._issue("satisfaction", "v_satisfaction NOT BETWEEN 1 AND 5", "out_of_range"))
+        key_fields = [k for k in self.spec.key if k != "source" and self.mapped(k)]
+        for group in REQUIRED[self.kind]:
+            present = [f for f in group if self.mapped(f)]
+            if not present:
+                continue
+            if key_fields and not set(present) & set(self.spec.key):
+                # Line-item exports fill order-level columns on one line of the order only:
+                # a value is missing when no row with the same key has it.
+                window = f"PARTITION BY {', '.join(f'v_{k}' for k in key_fields)}"
+                counted = ", ".join(f"count(r_{f}) OVER ({window}) AS _n_{f}" for f in present)
+                condition = " AND ".join(f"_n_{f} = 0" for f in present)
+                checks.append(
+                    f"SELECT _row, '{present[0]}' AS field, NULL AS value, 'missing_value' AS reason, "
+                    f"'fatal' AS severity FROM (SELECT _row, {counted} FROM _gx_norm) WHERE {condition}"
+                )
+            else:
+                condition = " AND ".join(f"v_{f} IS NULL AND r_{f} IS NULL" for f in present)
+                checks.append(self._issue(present[0], condition, "missing_value", "fatal"))
+        if self.kind == "customers":
+            ids = [f"v_{f}" for f in self.customer_id_candidates()]
+            condition = " AND ".join(f"{c} IS NULL" for c in ids) if ids else "TRUE"
+            checks.append(self._issue("source_customer_id", condition, "no_identifier", "fatal"))
+        union = (
+            " UNION ALL ".join(checks)
+            if checks
+            else (
+                "SELECT NULL::BIGINT AS _row, NULL AS field, NULL AS value, "
+                "NULL AS reason, NULL AS severity WHERE FALSE"
+            )
+        )
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _gx_issues AS {union}")
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _gx_headers (field VARCHAR PRIMARY KEY, column_name VARCHAR)"
+        )
+        self.con.executemany(
+            "INSERT INTO _gx_headers VALUES (?, ?)", [list(p) for p in self.header_of.items()]
+        )
+        self.con.execute(
+            """CREATE OR REPLACE TEMP TABLE _gx_good AS
+            SELECT * FROM _gx_norm WHERE _row NOT IN (SELECT _row FROM _gx_issues WHERE severity = 'fatal')"""
+        )
+
+    def _issue(self, field_name: str, condition: str, reason: str, level: str | None = None) -> str:
+        value = f"CAST(r_{field_name} AS VARCHAR)" if self.mapped(field_name) else "NULL"
+        return (
+            f"SELECT _row, '{field_name}' AS field, {value} AS value, "
+            f"'{reason}' AS reason, '{level or severity(field_name)}' AS severity FROM _gx_norm WHERE {condition}"
+        )
+
+    def customer_id_candidates(self) -> list[str]:
+        # Platform ids are stable; contacts change, so they come last.
+        order = [
+            "source_customer_id",
+            "member_no",
+            "wechat_unionid",
+            "wechat_openid",
+            "taobao_id",
+            "jd_id",
+            "qq",
+            "email",
+            "phone",
+        ]
+        return [f for f in order if self.mapped(f)]
+
+    # ----------------------------------------------------------------- combine
+    @property
+    def provided(self) -> list[str]:
+        """Raw-table columns this file sets (mapped, or derived from mapped ones), key first."""
+        business = [c for c in self.spec.columns if c not in {"batch_id", "ingested_at", "row_hash"}]
+        derived = set(self.spec.key) | {"extra"}
+        if self.mapped("phone"):
+            derived.add("phone_partial")
+        if any(self.mapped(p) for p in _PLACE) and "province" in self.spec.columns:
+            derived |= {"province", "city", "district"}
+        if self.kind == "orders":
+            derived |= {"status", "currency", "total_amount", "paid_amount"}
+        if self.kind == "order-items":
+            derived |= {"quantity", "amount", "item_key"}
+        if self.kind == "events":
+            derived |= {"type"}
+        return [c for c in business if c in derived or self.mapped(c)]
+
+    def _final_exprs(self) -> dict[str, str]:
+        """SQL for each provided column over ``_gx_good`` (aliases ``v_*``)."""
+        exprs: dict[str, str] = {c: f"v_{c}" for c in self.provided if self.mapped(c)}
+        exprs["source"] = "coalesce(v_source, $source)" if self.mapped("source") else "$source"
+        exprs["extra"] = "extra"
+        if "phone_partial" in self.provided:
+            exprs["phone_partial"] = "v_phone_partial"
+        for place in ("province", "city", "district"):
+            if place in self.provided:
+                exprs[place] = f"v_{place}"
+        m = self.mapped
+        if self.kind == "orders":
+            status = "v_status" if m("status") else "NULL"
+            times = (
+                "CASE WHEN {d} IS NOT NULL THEN 'delivered' WHEN {s} IS NOT NULL THEN 'shipped' "
+                "WHEN {p} IS NOT NULL THEN 'paid' ELSE 'created' END"
+            ).format(
+                d="v_delivered_at" if m("delivered_at") else "NULL",
+                s="v_shipped_at" if m("shipped_at") else "NULL",
+                p="v_paid_at" if m("paid_at") else "NULL",
+            )
+            refunded = (
+                f"{status} = 'cancelled' AND v_paid_at IS NOT NULL AND coalesce(v_refund_amount, 0) > 0"
+                if m("paid_at") and m("refund_amount")
+                else "FALSE"
+            )
+            exprs["status"] = f"CASE WHEN {refunded} THEN 'refunded' ELSE coalesce({status}, {times}) END"
+            buyer = [f"v_{f}" for f in ("source_customer_id", "phone", "email") if m(f)]
+            exprs["source_customer_id"] = (
+                f"coalesce({', '.join([*buyer, chr(39) + 'order:' + chr(39) + ' || v_order_id'])})"
+            )
+            exprs["currency"] = "coalesce(v_currency, $currency)" if m("currency") else "$currency"
+            total, paid, discount = (
+                f"v_{f}" if m(f) else "NULL" for f in ("total_amount", "paid_amount", "discount_amount")
+            )
+            exprs["total_amount"] = f"coalesce({total}, {paid} + coalesce({discount}, 0))"
+            exprs["paid_amount"] = (
+                f"coalesce({paid}, CASE WHEN ({exprs['status']}) IN {_PAID_LIKE} THEN {total} END)"
+            )
+        elif self.kind == "order-items":
+            sku, product = ("v_sku" if m("sku") else "NULL"), ("v_product" if m("product") else "NULL")
+            exprs["item_key"] = f"coalesce({sku}, 'p:' || md5({product}))"
+            exprs["quantity"] = "coalesce(v_quantity, 1)" if m("quantity") else "1"
+            price = "v_price" if m("price") else "NULL"
+            exprs["amount"] = (
+                f"coalesce(v_amount, {price} * {exprs['quantity']})"
+                if m("amount")
+                else f"{price} * {exprs['quantity']}"
+            )
+        elif self.kind == "events":
+            exprs["type"] = "coalesce(v_type, 'track')" if m("type") else "'track'"
+            if not m("event_id"):
+                parts = ", ".join(f"CAST(v_{f} AS VARCHAR)" for f in self.sources)
+                exprs["event_id"] = f"'h:' || md5(concat_ws('|', {parts}))"
+            else:
+                parts = ", ".join(f"CAST(v_{f} AS VARCHAR)" for f in self.sources if f != "event_id")
+                exprs["event_id"] = f"coalesce(v_event_id, 'h:' || md5(concat_ws('|', {parts})))"
+        elif self.kind == "customers":
+            exprs["source_customer_id"] = (
+                f"coalesce({', '.join(f'v_{f}' for f in self.customer_id_candidates())})"
+            )
+        return exprs
+
+    def combine(self) -> None:
+        """Build ``_gx_final``: one row per natural key; conflicting duplicates become issues."""
+        con = self.con
+        exprs = self._final_exprs()
+        cols = self.provided
+        select = ", ".join(f"{exprs[c]} AS {c}" for c in cols)
+        params = {"source": self.source, "currency": self.settings.currency}
+        used = {k: v for k, v in params.items() if f"${k}" in select}
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _gx_rows AS SELECT _row, {select} FROM _gx_good", used)  # noqa: S608
+        key = ", ".join(self.spec.key)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _gx_dupkeys AS
+            SELECT {key} FROM _gx_rows GROUP BY {key} HAVING count(*) > 1"""  # noqa: S608
+        )
+        has_dups = con.execute("SELECT count(*) FROM _gx_dupkeys").fetchone()[0] > 0
+        if not has_dups:
+            con.execute("CREATE OR REPLACE TEMP TABLE _gx_final AS SELECT * FROM _gx_rows")
+            return
+        others = [c for c in cols if c not in self.spec.key]
+        firsts = ", ".join(f"arg_min({c}, _row) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in others)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _gx_combined AS
+            SELECT {key}, min(_row) AS _row, {firsts}
+            FROM _gx_rows SEMI JOIN _gx_dupkeys USING ({key}) GROUP BY {key}"""  # noqa: S608
+        )
+        # A later row whose non-empty value differs from the chosen one keeps its value in the quarantine.
+        conflict_checks = [
+            f"""SELECT r._row, '{c}' AS field, CAST(r.{c} AS VARCHAR) AS value, 'duplicate_key_conflict' AS reason, 'warning' AS severity
+                FROM _gx_rows r JOIN _gx_combined k USING ({key})
+                WHERE r.{c} IS NOT NULL AND r.{c} IS DISTINCT FROM k.{c}"""
+            for c in others
+            if self.mapped(c)
+        ]
+        if conflict_checks:
+            con.execute(f"INSERT INTO _gx_issues {' UNION ALL '.join(conflict_checks)}")
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _gx_final AS
+            SELECT * FROM _gx_rows ANTI JOIN _gx_dupkeys USING ({key})
+            UNION ALL BY NAME SELECT * FROM _gx_combined"""  # noqa: S608
+        )
