@@ -33,11 +33,12 @@ def prepare(con: Any, t: Transform) -> None:
     cols = ", ".join(f"f.{c}" if c in provided else f"t.{c}" for c in business)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _gx_merge AS
-        SELECT m.*, {_hash_sql(business)} AS row_hash,
-               CASE WHEN m._old_hash IS NULL THEN 'insert'
-                    WHEN m._old_hash = {_hash_sql(business)} THEN 'same' ELSE 'update' END AS _action
-        FROM (SELECT {cols}, t.row_hash AS _old_hash
-              FROM _gx_final f LEFT JOIN {spec.name} t ON {on}) m"""  # noqa: S608 - internal names only
+        SELECT h.* EXCLUDE (_old_hash),
+               CASE WHEN h._old_hash IS NULL THEN 'insert'
+                    WHEN h._old_hash = h.row_hash THEN 'same' ELSE 'update' END AS _action
+        FROM (SELECT m.*, {_hash_sql(business)} AS row_hash
+              FROM (SELECT {cols}, t.row_hash AS _old_hash
+                    FROM _gx_final f LEFT JOIN {spec.name} t ON {on}) m) h"""  # noqa: S608 - internal names only
     )
 
 

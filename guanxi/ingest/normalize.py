@@ -28,8 +28,12 @@ def _literal(text: str) -> str:
 
 
 def fold(ref: str) -> str:
-    """Full-width ASCII folded to half-width, ideographic space to space, NBSP to space."""
-    return f"translate({ref}, {_literal(_FULL + chr(0x3000) + chr(0xA0))}, {_literal(_HALF + '  ')})"
+    """Full-width ASCII folded to half-width, ideographic space to space, NBSP to space.
+
+    ``translate`` is costly per value, so it only runs on text that holds such a character.
+    """
+    translated = f"translate({ref}, {_literal(_FULL + chr(0x3000) + chr(0xA0))}, {_literal(_HALF + '  ')})"
+    return f"CASE WHEN regexp_matches({ref}, '[\\x{{FF01}}-\\x{{FF5E}}\\x{{3000}}\\x{{A0}}]') THEN {translated} ELSE {ref} END"
 
 
 def text(ref: str) -> str:
@@ -77,29 +81,39 @@ def _format_list(formats: list[str]) -> str:
 
 
 def timestamp(ref: str, zone: str) -> str:
-    """A wall-clock timestamp in ``zone`` (an IANA name from Settings, validated there).
+    """A wall-clock timestamp in ``zone`` (an IANA name from Settings, validated there), unchecked.
 
     Times with an offset or ``Z`` are converted to ``zone``; naive times are taken
     as already in ``zone``; Excel serial numbers (days since 1899-12-30) are
-    accepted between 1990 and 2100. Years outside 1900–2100 are rejected.
+    accepted. Dispatches on the text's shape so each value is parsed once: ISO
+    shapes by a cast (fast), the rest by a list of export formats. Wrap the result
+    in :func:`plausible_time` to reject years outside 1900–2100.
     """
     s = f"trim(regexp_replace({fold(ref)}, '\\s+', ' ', 'g'))"
     zoned = (
         f"CAST(timezone({_literal(zone)}, try_strptime(regexp_replace({s}, 'Z$', '+0000'), "
         f"{_format_list(_OFFSET_FORMATS)})) AS TIMESTAMP)"
     )
-    naive = f"try_strptime({s}, {_format_list(_TIMESTAMP_FORMATS)})"
     serial = (
-        f"CASE WHEN regexp_full_match({s}, '\\d{{5}}(\\.\\d+)?') AND TRY_CAST({s} AS DOUBLE) BETWEEN 32874 AND 73051 "
+        f"CASE WHEN TRY_CAST({s} AS DOUBLE) BETWEEN 32874 AND 73051 "
         f"THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(TRY_CAST({s} AS DOUBLE) * 86400e6) AS BIGINT)) END"
     )
-    value = f"coalesce({naive}, {zoned}, {serial})"
-    return f"CASE WHEN year({value}) BETWEEN 1900 AND 2100 THEN {value} END"
+    return (
+        f"CASE WHEN regexp_matches({s}, '\\d[ T]\\d.*(Z|[+-]\\d{{2}}:?\\d{{2}})$') THEN {zoned} "
+        f"WHEN TRY_CAST({s} AS TIMESTAMP) IS NOT NULL THEN TRY_CAST({s} AS TIMESTAMP) "
+        f"WHEN regexp_full_match({s}, '\\d{{5}}(\\.\\d+)?') THEN {serial} "
+        f"ELSE try_strptime({s}, {_format_list(_TIMESTAMP_FORMATS)}) END"
+    )
+
+
+def plausible_time(parsed: str) -> str:
+    """``parsed`` when its year is 1900–2100, else NULL (``0001-01-01`` is a placeholder, not a date)."""
+    return f"CASE WHEN year({parsed}) BETWEEN 1900 AND 2100 THEN {parsed} END"
 
 
 def date(ref: str) -> str:
-    """A calendar date (birthdays): the date part of :func:`timestamp` read without zone conversion."""
-    return f"CAST({timestamp(ref, 'UTC')} AS DATE)"
+    """A calendar date (birthdays): :func:`timestamp` read without zone conversion, unchecked."""
+    return timestamp(ref, "UTC")
 
 
 def amount(ref: str) -> str:

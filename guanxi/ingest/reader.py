@@ -109,7 +109,9 @@ def detect_encoding(path: Path) -> str:
     except UnicodeDecodeError as err:
         # A multi-byte character cut at the end of the sample is still UTF-8.
         if err.start < len(sample) - 4:
-            best = charset_normalizer.from_bytes(sample).best()
+            # Cut at the last line end, so a multi-byte character split by the sample does not look binary.
+            whole_lines = sample[: sample.rfind(b"\n") + 1] or sample
+            best = charset_normalizer.from_bytes(whole_lines).best()
             if best is None:
                 raise FileFormatError(f"{path.name}: cannot tell the text encoding (binary file?)") from err
             name = best.encoding.lower().replace("-", "_")
@@ -203,8 +205,8 @@ def _stage_csv(con: Any, path: Path, table: str) -> StagedFile:
         con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
         try:
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {table}_read AS
-                SELECT * FROM read_csv($path, header = false, skip = 1, all_varchar = true,
+                f"""CREATE OR REPLACE TEMP TABLE {table} AS
+                SELECT *, row_number() OVER () + 1 AS _row FROM read_csv($path, header = false, skip = 1, all_varchar = true,
                     names = $names, delim = $delim, quote = '"', escape = '"',
                     store_rejects = true, ignore_errors = true, parallel = true)""",
                 {"path": str(text_path), "names": names, "delim": delimiter},
@@ -221,11 +223,12 @@ def _stage_csv(con: Any, path: Path, table: str) -> StagedFile:
     # Good rows are numbered by the file lines that were not rejected (header = line 1).
     bad_lines = sorted({m.row_number for m in malformed})
     if bad_lines:
+        con.execute(f"ALTER TABLE {table} RENAME TO {table}_read")
         con.execute("CREATE OR REPLACE TEMP TABLE _gx_bad_lines (line BIGINT)")
         con.executemany("INSERT INTO _gx_bad_lines VALUES (?)", [[n] for n in bad_lines])
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {table} AS
-            WITH r AS (SELECT *, row_number() OVER () AS _seq FROM {table}_read),
+            WITH r AS (SELECT * EXCLUDE (_row), _row - 1 AS _seq FROM {table}_read),
             lines AS (
                 SELECT line, row_number() OVER (ORDER BY line) AS _seq
                 FROM (SELECT range AS line FROM range(2, (SELECT count(*) FROM r) + $nbad + 2)
@@ -234,12 +237,7 @@ def _stage_csv(con: Any, path: Path, table: str) -> StagedFile:
             SELECT r.* EXCLUDE (_seq), lines.line AS _row FROM r JOIN lines USING (_seq) ORDER BY _row""",  # noqa: S608
             {"nbad": len(bad_lines)},
         )
-    else:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "  # noqa: S608 - internal names only
-            f"SELECT *, row_number() OVER () + 1 AS _row FROM {table}_read"
-        )
-    con.execute(f"DROP TABLE IF EXISTS {table}_read")
+        con.execute(f"DROP TABLE IF EXISTS {table}_read")
     return StagedFile(path, table, headers, "csv", encoding, "", 0, malformed)
 
 
@@ -327,10 +325,11 @@ def _stage_jsonl(con: Any, path: Path, table: str) -> StagedFile:
         str(row[0])
         for row in con.execute(
             f"""SELECT k FROM (
-                  SELECT unnest(json_keys(CAST(line AS JSON))) AS k, _row
+                  SELECT unnest(json_keys(CAST(line AS JSON))) AS k,
+                         unnest(range(len(json_keys(CAST(line AS JSON))))) AS pos, _row
                   FROM {table}_lines
                   WHERE json_valid(line) AND json_type(CAST(line AS JSON)) = 'OBJECT')
-                GROUP BY k ORDER BY min(_row), k"""  # noqa: S608 - internal name
+                GROUP BY k ORDER BY min(_row * 100000 + pos), k"""  # noqa: S608 - internal name
         ).fetchall()
     ]
     if not keys:

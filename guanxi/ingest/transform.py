@@ -97,13 +97,13 @@ class Transform:
         if rule == "amount":
             return normalize.amount(ref)
         if rule == "integer":
+            if field_name == "satisfaction":
+                return f"CASE WHEN {normalize.integer(ref)} BETWEEN 1 AND 5 THEN {normalize.integer(ref)} END"
             return normalize.integer(ref)
         if rule == "gender":
             return normalize.gender(ref)
         if rule == "enum":
-            canonical = ", ".join(f"'{v}'" for v in ENUM_VALUES[field_name])
-            low = normalize.lower_text(ref)
-            return f"coalesce(vm_{field_name}.value, CASE WHEN {low} IN ({canonical}) THEN {low} END)"
+            return f"vm_{field_name}.value"
         if rule == "json":
             return f"CASE WHEN json_valid({ref}) THEN {ref} END"
         if rule == "phone":
@@ -133,14 +133,22 @@ class Transform:
             params,
         )
         joins = self._lookup_tables()
-        values = ", ".join(f"{self._value_expr(f)} AS v_{f}" for f in self.sources)
+        timed = [f for f in self.sources if self.rule(f) in ("timestamp", "date")]
+        values = ", ".join(f"{self._value_expr(f)} AS {'p' if f in timed else 'v'}_{f}" for f in self.sources)
         extra_cols = ""
         if self.mapped("phone"):
             extra_cols += ", r_phone_partial AS v_phone_partial"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _gx_norm AS SELECT m.*, {values}{extra_cols} FROM _gx_mapped m {joins}"  # noqa: S608
+        # Times are parsed once in the inner projection and range-checked in the outer one.
+        checked = "".join(
+            f", {normalize.plausible_time('p_' + f)}{'::DATE' if self.rule(f) == 'date' else ''} AS v_{f}"
+            for f in timed
         )
-        if any(self.mapped(p) for p in _PLACE) and "province" in self.spec.columns:
+        drop = f" EXCLUDE ({', '.join('p_' + f for f in timed)})" if timed else ""
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _gx_norm AS
+            SELECT *{drop}{checked} FROM (SELECT m.*, {values}{extra_cols} FROM _gx_mapped m {joins})"""  # noqa: S608
+        )
+        if self.has_places:
             self._parse_places()
 
     def _lookup_tables(self) -> str:
@@ -151,11 +159,24 @@ class Transform:
             if self.mapped(field_name) and self.rule(field_name) == "enum":
                 table = f"_gx_vm_{field_name}"
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (word VARCHAR PRIMARY KEY, value VARCHAR)")
-                words = {fold_word(w): v for w, v in self.mapping.value_map.get(field_name, {}).items()}
+                words: dict[str, str] = {}
+                for word, value in self.mapping.value_map.get(field_name, {}).items():
+                    words[word.strip()] = value
+                    words.setdefault(fold_word(word), value)
                 if words:
                     con.executemany(f"INSERT INTO {table} VALUES (?, ?)", [[w, v] for w, v in words.items()])  # noqa: S608
+                # Resolve each distinct word once (as read, then folded), then equi-join on the raw text.
+                low = normalize.lower_text("d.raw")
+                canonical = ", ".join(f"'{v}'" for v in ENUM_VALUES[field_name])
+                con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE {table}_resolved AS
+                    SELECT d.raw, coalesce(w1.value, w2.value, CASE WHEN {low} IN ({canonical}) THEN {low} END) AS value
+                    FROM (SELECT DISTINCT r_{field_name} AS raw FROM _gx_mapped WHERE r_{field_name} IS NOT NULL) d
+                    LEFT JOIN {table} w1 ON w1.word = d.raw
+                    LEFT JOIN {table} w2 ON w2.word = {normalize.text("d.raw")}"""
+                )
                 joins.append(
-                    f"LEFT JOIN {table} vm_{field_name} ON vm_{field_name}.word = {normalize.text('m.r_' + field_name)}"
+                    f"LEFT JOIN {table}_resolved vm_{field_name} ON vm_{field_name}.raw = m.r_{field_name}"
                 )
         if self.mapped("phone"):
             leftovers = [
@@ -188,30 +209,28 @@ class Transform:
             joins.append("LEFT JOIN _gx_email em ON em.raw = m.r_email")
         return " ".join(joins)
 
-    def _parse_places(self) -> None:
-        con = self.con
-        parts = [f"coalesce(v_{p}, '')" for p in _PLACE if self.mapped(p)]
+    def _place_text(self, alias: str) -> str:
+        """The address text to parse: the parts the file has, in order, without repeating a prefix."""
+        parts = [f"coalesce({alias}v_{p}, '')" for p in _PLACE if self.mapped(p)]
         whole = parts[0] if len(parts) == 1 else f"concat({', '.join(parts)})"
         if self.mapped("address") and len(parts) > 1:
-            lead = next(f"v_{p}" for p in _PLACE if self.mapped(p))
-            whole = f"CASE WHEN v_address IS NOT NULL AND starts_with(v_address, coalesce({lead}, '\x01')) THEN v_address ELSE {whole} END"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _gx_addr_in AS SELECT DISTINCT nullif({whole}, '') AS addr FROM _gx_norm"
-        )  # noqa: S608
-        parse_addresses(con, "_gx_addr_in", "_gx_addr_out")
-        explicit = {p: (f"n.v_{p}" if self.mapped(p) else "NULL") for p in ("province", "city", "district")}
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _gx_norm AS
-            SELECT n.* EXCLUDE ({", ".join(f"v_{p}" for p in _PLACE if self.mapped(p) and p != "address")}),
-                   coalesce(a.province, {explicit["province"]}) AS v_province,
-                   coalesce(a.city, {explicit["city"]}) AS v_city,
-                   coalesce(a.district, {explicit["district"]}) AS v_district
-            FROM _gx_norm n LEFT JOIN _gx_addr_out a ON a.addr = nullif({whole.replace("v_", "n.v_")}, '')"""  # noqa: S608
-            if any(self.mapped(p) for p in ("province", "city", "district"))
-            else f"""CREATE OR REPLACE TEMP TABLE _gx_norm AS
-            SELECT n.*, a.province AS v_province, a.city AS v_city, a.district AS v_district
-            FROM _gx_norm n LEFT JOIN _gx_addr_out a ON a.addr = nullif({whole.replace("v_", "n.v_")}, '')"""  # noqa: S608
+            lead = next(f"{alias}v_{p}" for p in _PLACE if self.mapped(p))
+            whole = (
+                f"CASE WHEN {alias}v_address IS NOT NULL AND starts_with({alias}v_address, coalesce({lead}, chr(1))) "
+                f"THEN {alias}v_address ELSE {whole} END"
+            )
+        return f"nullif({whole}, '')"
+
+    @property
+    def has_places(self) -> bool:
+        return any(self.mapped(p) for p in _PLACE) and "province" in self.spec.columns
+
+    def _parse_places(self) -> None:
+        """Build ``_gx_addr_out`` (address text → province, city, district) for the distinct addresses."""
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _gx_addr_in AS SELECT DISTINCT {self._place_text('')} AS addr FROM _gx_norm"
         )
+        parse_addresses(self.con, "_gx_addr_in", "_gx_addr_out")
 
     # ---------------------------------------------------------------- validate
     def validate(self) -> None:
@@ -225,6 +244,8 @@ class Transform:
             if field_name == "status":
                 reason = "unknown_status"
             condition = f"r_{field_name} IS NOT NULL AND v_{field_name} IS NULL"
+            if field_name == "satisfaction":
+                condition = f"r_{field_name} IS NOT NULL AND {normalize.integer('r_' + field_name)} IS NULL"
             if rule == "phone":
                 condition += " AND v_phone_partial IS NULL"
             if rule == "gender":
@@ -234,7 +255,12 @@ class Transform:
             if rule == "amount":
                 checks.append(self._issue(field_name, f"v_{field_name} < 0", "negative_amount"))
         if self.mapped("satisfaction"):
-            checks.append(self._issue("satisfaction", "v_satisfaction NOT BETWEEN 1 AND 5", "out_of_range"))
+            readable = normalize.integer("r_satisfaction")
+            checks.append(
+                self._issue(
+                    "satisfaction", f"{readable} IS NOT NULL AND v_satisfaction IS NULL", "out_of_range"
+                )
+            )
         key_fields = [k for k in self.spec.key if k != "source" and self.mapped(k)]
         for group in REQUIRED[self.kind]:
             present = [f for f in group if self.mapped(f)]
@@ -273,8 +299,9 @@ class Transform:
             "INSERT INTO _gx_headers VALUES (?, ?)", [list(p) for p in self.header_of.items()]
         )
         self.con.execute(
-            """CREATE OR REPLACE TEMP TABLE _gx_good AS
-            SELECT * FROM _gx_norm WHERE _row NOT IN (SELECT _row FROM _gx_issues WHERE severity = 'fatal')"""
+            """CREATE OR REPLACE TEMP VIEW _gx_good AS
+            SELECT * FROM _gx_norm
+            ANTI JOIN (SELECT DISTINCT _row FROM _gx_issues WHERE severity = 'fatal') USING (_row)"""
         )
 
     def _issue(self, field_name: str, condition: str, reason: str, level: str | None = None) -> str:
@@ -310,7 +337,7 @@ class Transform:
         if any(self.mapped(p) for p in _PLACE) and "province" in self.spec.columns:
             derived |= {"province", "city", "district"}
         if self.kind == "orders":
-            derived |= {"status", "currency", "total_amount", "paid_amount"}
+            derived |= {"source_customer_id", "status", "currency", "total_amount", "paid_amount"}
         if self.kind == "order-items":
             derived |= {"quantity", "amount", "item_key"}
         if self.kind == "events":
@@ -326,7 +353,8 @@ class Transform:
             exprs["phone_partial"] = "v_phone_partial"
         for place in ("province", "city", "district"):
             if place in self.provided:
-                exprs[place] = f"v_{place}"
+                explicit = f"g.v_{place}" if self.mapped(place) else "NULL"
+                exprs[place] = f"coalesce(a.{place}, {explicit})"
         m = self.mapped
         if self.kind == "orders":
             status = "v_status" if m("status") else "NULL"
@@ -388,7 +416,11 @@ class Transform:
         select = ", ".join(f"{exprs[c]} AS {c}" for c in cols)
         params = {"source": self.source, "currency": self.settings.currency}
         used = {k: v for k, v in params.items() if f"${k}" in select}
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _gx_rows AS SELECT _row, {select} FROM _gx_good", used)  # noqa: S608
+        places = f"LEFT JOIN _gx_addr_out a ON a.addr = {self._place_text('g.')}" if self.has_places else ""
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _gx_rows AS SELECT g._row, {select} FROM _gx_good g {places}",
+            used,
+        )
         key = ", ".join(self.spec.key)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _gx_dupkeys AS
@@ -396,7 +428,7 @@ class Transform:
         )
         has_dups = con.execute("SELECT count(*) FROM _gx_dupkeys").fetchone()[0] > 0
         if not has_dups:
-            con.execute("CREATE OR REPLACE TEMP TABLE _gx_final AS SELECT * FROM _gx_rows")
+            con.execute("CREATE OR REPLACE TEMP VIEW _gx_final AS SELECT * FROM _gx_rows")
             return
         others = [c for c in cols if c not in self.spec.key]
         firsts = ", ".join(f"arg_min({c}, _row) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in others)
@@ -416,7 +448,7 @@ class Transform:
         if conflict_checks:
             con.execute(f"INSERT INTO _gx_issues {' UNION ALL '.join(conflict_checks)}")
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _gx_final AS
+            f"""CREATE OR REPLACE TEMP VIEW _gx_final AS
             SELECT * FROM _gx_rows ANTI JOIN _gx_dupkeys USING ({key})
             UNION ALL BY NAME SELECT * FROM _gx_combined"""  # noqa: S608
         )
