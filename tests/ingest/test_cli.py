@@ -23,7 +23,8 @@ def test_import_prints_the_report_and_quality_prints_json(cli_env, ingest_data):
     )
 
     assert result.exit_code == 0, result.output
-    assert "taobao-orders" in result.output and "unknown_status" in result.output
+    assert "taobao-orders" in result.output
+    assert "unknown_status" in result.output
 
     result = cli_env.invoke(app, ["quality", "--json"])
     assert result.exit_code == 0, result.output
@@ -43,7 +44,8 @@ def test_errors_print_a_code_and_exit_2(cli_env, ingest_data):
     result = cli_env.invoke(app, ["import", "orders", str(ingest_data / "nope.csv")])
 
     assert result.exit_code == 2
-    assert "[file_unreadable]" in result.output and "nope.csv" in result.output
+    assert "[file_unreadable]" in result.output
+    assert "nope.csv" in result.output
 
 
 def test_presets_lists_platform_exports(cli_env):

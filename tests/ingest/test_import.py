@@ -59,7 +59,8 @@ def test_quarantined_rows_keep_the_whole_original_row(run_import, warehouse):
     )
 
     assert entry.file_name == "taobao_orders_gbk_with_broken_rows.csv"
-    assert '"收货人姓名":"钱七"' in entry.raw_row and '"订单状态":"神秘状态"' in entry.raw_row
+    assert '"收货人姓名":"钱七"' in entry.raw_row
+    assert '"订单状态":"神秘状态"' in entry.raw_row
 
 
 def test_reimporting_the_same_file_changes_nothing(run_import, warehouse):
@@ -88,7 +89,8 @@ def test_a_changed_row_is_updated_and_columns_the_file_lacks_are_kept(run_import
     assert (report.rows_inserted, report.rows_updated) == (0, 1)
     row = warehouse.table("raw_orders").filter(lambda t: t.order_id == "3001000000000002").execute().iloc[0]
     assert row.status == "paid"
-    assert row.buyer_name == "李四" and row.phone == "+8657188886666"  # kept from the first import
+    assert row.buyer_name == "李四"
+    assert row.phone == "+8657188886666"
 
 
 def test_a_failure_while_writing_leaves_every_table_as_before(run_import, warehouse, monkeypatch):
@@ -130,9 +132,11 @@ def test_jd_lines_of_one_order_combine_into_one_order(run_import, warehouse, row
         2,
         1,
     )
-    assert report.rows_quarantined == 0 and report.warnings == 0
+    assert report.rows_quarantined == 0
+    assert report.warnings == 0
     order = rows("raw_orders", "order_id")[0]
-    assert order["order_id"] == "210000000001" and order["status"] == "delivered"
+    assert order["order_id"] == "210000000001"
+    assert order["status"] == "delivered"
     assert order["total_amount"] == Decimal("458.00")
     assert (order["province"], order["city"], order["district"]) == ("广东省", "深圳市", "福田区")
 
@@ -176,10 +180,12 @@ def test_shopify_line_items(run_import, warehouse, rows):
 def test_youzan_xls_with_separate_address_columns(run_import, warehouse, rows):
     report = run_import("orders", "youzan_orders.xls")
 
-    assert report.preset == "youzan-orders" and report.rows_loaded == 2
+    assert report.preset == "youzan-orders"
+    assert report.rows_loaded == 2
     order = rows("raw_orders", "order_id")[0]
     assert (order["province"], order["city"], order["district"]) == ("浙江省", "宁波市", "鄞州区")
-    assert order["discount_amount"] == Decimal("20.00") and order["paid_amount"] == Decimal("179.00")
+    assert order["discount_amount"] == Decimal("20.00")
+    assert order["paid_amount"] == Decimal("179.00")
 
 
 def test_taobao_item_lines_without_sku_get_a_stable_key(run_import, warehouse, rows):
@@ -188,7 +194,8 @@ def test_taobao_item_lines_without_sku_get_a_stable_key(run_import, warehouse, r
 
     again = run_import("order-items", "taobao_items_utf8_bom.csv")
 
-    assert keys[0] == "SKU-WIPE-6" and keys[2].startswith("p:")
+    assert keys[0] == "SKU-WIPE-6"
+    assert keys[2].startswith("p:")
     assert again.rows_unchanged == 3
 
 
@@ -201,8 +208,10 @@ def test_customer_spreadsheet_keeps_rows_with_bad_contacts_and_records_the_value
     customers = {r["source_customer_id"]: r for r in rows("raw_customers", "source_customer_id")}
     assert customers["C001"]["email"] == "xiaoming.wang@qq.com"
     assert customers["C002"]["name"] == "李四"
-    assert customers["C002"]["phone"] is None and customers["C002"]["email"] is None
-    assert customers["C003"]["name"] == "ABC Limited" and customers["C003"]["gender"] is None
+    assert customers["C002"]["phone"] is None
+    assert customers["C002"]["email"] is None
+    assert customers["C003"]["name"] == "ABC Limited"
+    assert customers["C003"]["gender"] is None
     assert (customers["C002"]["province"], customers["C002"]["district"]) == ("浙江省", "西湖区")
     assert quarantine() == [
         (3, "手机", "12345", "invalid_phone", "warning"),
@@ -237,7 +246,8 @@ def test_parquet_customers(run_import, warehouse, rows):
 def test_tickets_map_chinese_kinds_and_flag_bad_satisfaction(run_import, warehouse, rows):
     report = run_import("tickets", "service_tickets.csv")
 
-    assert report.rows_loaded == 3 and report.rows_quarantined == 1
+    assert report.rows_loaded == 3
+    assert report.rows_quarantined == 1
     tickets = rows("raw_tickets", "ticket_id")
     assert [(t["ticket_id"], t["kind"], t["status"]) for t in tickets] == [
         ("T1", "complaint", "已解决"),
@@ -253,7 +263,8 @@ def test_events_without_ids_get_content_ids_so_reimport_is_idempotent(run_import
     second = run_import("events", "events_segment.jsonl")
 
     assert (first.rows_loaded, first.rows_quarantined) == (3, 1)
-    assert second.rows_unchanged == 3 and second.rows_inserted == 0
+    assert second.rows_unchanged == 3
+    assert second.rows_inserted == 0
     events = rows("raw_events", "occurred_at")
     assert [e["type"] for e in events] == ["track", "track", "identify"]
     assert events[2]["occurred_at"].isoformat() == "2024-11-11T07:58:00"
@@ -281,7 +292,8 @@ def test_unknown_headers_get_a_suggested_mapping_file(run_import):
         run_import("orders", "orders_unknown_headers.csv")
 
     message = caught.value.message
-    assert "order_id:\n  - 单据号" in message and "created_at:\n  - 下单日" in message
+    assert "order_id:\n  - 单据号" in message
+    assert "created_at:\n  - 下单日" in message
     assert "phone:\n  - 客人电话" in message
 
 
@@ -296,9 +308,11 @@ def test_a_user_mapping_file_imports_unknown_headers(run_import, warehouse, tmp_
     report = run_import("orders", "orders_unknown_headers.csv", mapping=mapping)
 
     order = rows("raw_orders", "order_id")[0]
-    assert report.source == "pos" and order["source"] == "pos"
+    assert report.source == "pos"
+    assert order["source"] == "pos"
     assert order["source_customer_id"] == "+8613812345678"  # no buyer id: the phone stands in
-    assert order["status"] == "created" and order["total_amount"] == Decimal("10.00")
+    assert order["status"] == "created"
+    assert order["total_amount"] == Decimal("10.00")
 
 
 def test_a_bad_mapping_file_lists_every_problem(run_import, tmp_path: Path):
@@ -328,6 +342,7 @@ def test_batch_record_matches_the_report(run_import, warehouse):
     report = run_import("orders", "taobao_orders_gbk_with_broken_rows.csv")
 
     batch = warehouse.table("import_batches").execute().iloc[0]
-    assert batch.batch_id == report.batch_id and batch.status == "loaded"
+    assert batch.batch_id == report.batch_id
+    assert batch.status == "loaded"
     assert (batch.rows_read, batch.rows_loaded, batch.rows_quarantined) == (6, 3, 3)
     assert len(batch.file_sha256) == 64

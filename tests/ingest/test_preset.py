@@ -28,7 +28,8 @@ def test_each_platform_export_is_recognised_from_its_headers(kind, file, preset,
 
     found = detect_preset(kind, staged.headers)
 
-    assert found is not None and found.name == preset
+    assert found is not None
+    assert found.name == preset
 
 
 def test_every_preset_maps_only_real_fields_and_canonical_statuses():

@@ -31,7 +31,8 @@ def test_gbk_taobao_export_is_detected_and_decoded(con, ingest_data):
     assert staged.headers[:3] == ["订单编号", "买家会员名", "买家支付宝账号"]
     assert staged.rows == 6
     first = staged_rows(con)[0]
-    assert first[1] == "小王爱购物" and first[-1] == 2
+    assert first[1] == "小王爱购物"
+    assert first[-1] == 2
 
 
 def test_utf8_bom_is_stripped_from_the_first_header(con, ingest_data):
@@ -62,11 +63,14 @@ def test_rows_with_wrong_field_counts_are_reported_with_their_line(con, ingest_d
 
 def test_xlsx_and_xls_read_as_text_with_excel_row_numbers(con, ingest_data):
     xlsx = stage(con, ingest_data / "jd_orders_repeated_lines.xlsx", "t")
-    assert xlsx.file_format == "excel" and xlsx.rows == 3
-    assert staged_rows(con)[0][0] == "210000000001" and staged_rows(con)[0][-1] == 2
+    assert xlsx.file_format == "excel"
+    assert xlsx.rows == 3
+    assert staged_rows(con)[0][0] == "210000000001"
+    assert staged_rows(con)[0][-1] == 2
 
     xls = stage(con, ingest_data / "youzan_orders.xls", "t")
-    assert xls.headers[0] == "订单号" and xls.rows == 2
+    assert xls.headers[0] == "订单号"
+    assert xls.rows == 2
 
 
 def test_parquet_typed_columns_become_text(con, ingest_data):
@@ -74,7 +78,9 @@ def test_parquet_typed_columns_become_text(con, ingest_data):
 
     assert staged.headers[:3] == ["customer_id", "name", "birthday"]
     first = staged_rows(con)[0]
-    assert first[2] == "1992-02-29" and first[6] == "2022-01-01 09:30:00" and first[-1] == 1
+    assert first[2] == "1992-02-29"
+    assert first[6] == "2022-01-01 09:30:00"
+    assert first[-1] == 1
 
 
 def test_jsonl_keys_become_columns_and_bad_lines_are_malformed(con, ingest_data):
