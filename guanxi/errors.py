@@ -90,5 +90,8 @@ HTTP_STATUS: dict[str, int] = {
     "mapping_invalid": 422,
     "preset_unknown": 404,
     "validation_failed": 422,
+    "already_exists": 409,
+    "last_admin": 409,
+    "rate_limited": 429,
 }
 """HTTP status for each error code; anything unlisted is a 400."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from guanxi.cli import ingest
+from guanxi.cli import ingest, serve, users
 
 app = typer.Typer(
     name="guanxi",
@@ -15,6 +15,9 @@ app = typer.Typer(
 app.command("import")(ingest.import_command)
 app.command("quality")(ingest.quality_command)
 app.command("presets")(ingest.presets_command)
+app.command("init")(users.init)
+app.command("serve")(serve.serve)
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:
