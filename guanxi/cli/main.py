@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from guanxi.cli import ingest, serve, users
+from guanxi.cli import demo, ingest, serve, users
 
 app = typer.Typer(
     name="guanxi",
@@ -18,6 +18,7 @@ app.command("presets")(ingest.presets_command)
 app.command("init")(users.init)
 app.command("serve")(serve.serve)
 app.add_typer(users.app, name="users")
+app.command("demo")(demo.demo_command)
 
 
 def main() -> None:

@@ -353,8 +353,8 @@ class Transform:
             exprs["phone_partial"] = "v_phone_partial"
         for place in ("province", "city", "district"):
             if place in self.provided:
-                explicit = f"g.v_{place}" if self.mapped(place) else "NULL"
-                exprs[place] = f"coalesce(a.{place}, {explicit})"
+                explicit = f"v_{place}" if self.mapped(place) else "NULL"
+                exprs[place] = f"coalesce(a_{place}, {explicit})"
         m = self.mapped
         if self.kind == "orders":
             status = "v_status" if m("status") else "NULL"
@@ -409,46 +409,64 @@ class Transform:
         return exprs
 
     def combine(self) -> None:
-        """Build ``_gx_final``: one row per natural key; conflicting duplicates become issues."""
+        """Build ``_gx_final``: one row per natural key; conflicting duplicates become issues.
+
+        Three steps, so that values derived from several fields (an order's status from
+        its times, its currency) are derived once per record, not per input line:
+        the key of every row; the first non-empty mapped value per key; the derivations.
+        """
         con = self.con
         exprs = self._final_exprs()
-        cols = self.provided
-        select = ", ".join(f"{exprs[c]} AS {c}" for c in cols)
         params = {"source": self.source, "currency": self.settings.currency}
-        used = {k: v for k, v in params.items() if f"${k}" in select}
-        places = f"LEFT JOIN _gx_addr_out a ON a.addr = {self._place_text('g.')}" if self.has_places else ""
+        key_cols = list(self.spec.key)
+        keys = ", ".join(f"{exprs[k]} AS {k}" for k in key_cols)
+        carried = [f"v_{f}" for f in self.sources]
+        if self.mapped("phone"):
+            carried.append("v_phone_partial")
+        places = ""
+        if self.has_places:
+            carried += ["a_province", "a_city", "a_district"]
+            places = (
+                "LEFT JOIN (SELECT addr, province AS a_province, city AS a_city, district AS a_district "
+                f"FROM _gx_addr_out) a ON a.addr = {self._place_text('g.')}"
+            )
+        carried.append("extra")
+        values = ", ".join(c if c.startswith("a_") else f"g.{c}" for c in carried)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _gx_rows AS SELECT g._row, {select} FROM _gx_good g {places}",
-            used,
+            f"CREATE OR REPLACE TEMP TABLE _gx_rows AS SELECT g._row, {keys}, {values} FROM _gx_good g {places}",
+            {k: v for k, v in params.items() if f"${k}" in keys},
         )
-        key = ", ".join(self.spec.key)
+        key = ", ".join(key_cols)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _gx_dupkeys AS
             SELECT {key} FROM _gx_rows GROUP BY {key} HAVING count(*) > 1"""  # noqa: S608
         )
-        has_dups = con.execute("SELECT count(*) FROM _gx_dupkeys").fetchone()[0] > 0
-        if not has_dups:
-            con.execute("CREATE OR REPLACE TEMP VIEW _gx_final AS SELECT * FROM _gx_rows")
-            return
-        others = [c for c in cols if c not in self.spec.key]
-        firsts = ", ".join(f"arg_min({c}, _row) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in others)
+        if con.execute("SELECT count(*) FROM _gx_dupkeys").fetchone()[0] > 0:
+            firsts = ", ".join(f"arg_min({c}, _row) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in carried)
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _gx_combined AS
+                SELECT {key}, min(_row) AS _row, {firsts}
+                FROM _gx_rows SEMI JOIN _gx_dupkeys USING ({key}) GROUP BY {key}"""  # noqa: S608
+            )
+            # A later row whose non-empty value differs from the chosen one keeps its value in the quarantine.
+            conflict_checks = [
+                f"""SELECT r._row, '{f}' AS field, CAST(r.v_{f} AS VARCHAR) AS value,
+                           'duplicate_key_conflict' AS reason, 'warning' AS severity
+                    FROM _gx_rows r JOIN _gx_combined k USING ({key})
+                    WHERE r.v_{f} IS NOT NULL AND r.v_{f} IS DISTINCT FROM k.v_{f}"""
+                for f in self.sources
+                if f not in key_cols
+            ]
+            if conflict_checks:
+                con.execute(f"INSERT INTO _gx_issues {' UNION ALL '.join(conflict_checks)}")
+            merged = (
+                f"(SELECT * FROM _gx_rows ANTI JOIN _gx_dupkeys USING ({key}) "
+                "UNION ALL BY NAME SELECT * FROM _gx_combined)"
+            )
+        else:
+            merged = "_gx_rows"
+        derived = ", ".join(c if c in key_cols else f"{exprs[c]} AS {c}" for c in self.provided)
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _gx_combined AS
-            SELECT {key}, min(_row) AS _row, {firsts}
-            FROM _gx_rows SEMI JOIN _gx_dupkeys USING ({key}) GROUP BY {key}"""  # noqa: S608
-        )
-        # A later row whose non-empty value differs from the chosen one keeps its value in the quarantine.
-        conflict_checks = [
-            f"""SELECT r._row, '{c}' AS field, CAST(r.{c} AS VARCHAR) AS value, 'duplicate_key_conflict' AS reason, 'warning' AS severity
-                FROM _gx_rows r JOIN _gx_combined k USING ({key})
-                WHERE r.{c} IS NOT NULL AND r.{c} IS DISTINCT FROM k.{c}"""
-            for c in others
-            if self.mapped(c)
-        ]
-        if conflict_checks:
-            con.execute(f"INSERT INTO _gx_issues {' UNION ALL '.join(conflict_checks)}")
-        con.execute(
-            f"""CREATE OR REPLACE TEMP VIEW _gx_final AS
-            SELECT * FROM _gx_rows ANTI JOIN _gx_dupkeys USING ({key})
-            UNION ALL BY NAME SELECT * FROM _gx_combined"""  # noqa: S608
+            f"CREATE OR REPLACE TEMP TABLE _gx_final AS SELECT {derived} FROM {merged}",  # noqa: S608
+            {k: v for k, v in params.items() if f"${k}" in derived},
         )

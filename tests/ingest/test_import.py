@@ -156,6 +156,8 @@ def test_jd_export_read_as_order_lines(run_import, warehouse, rows):
 def test_shopify_continuation_lines_fill_in_from_the_first_line(run_import, warehouse, rows):
     report = run_import("orders", "shopify_orders_line_items.csv")
 
+    assert report.warnings == 0  # continuation lines carry no order-level values to conflict with
+
     assert (report.rows_loaded, report.rows_quarantined, report.rows_combined) == (2, 0, 1)
     first = rows("raw_orders", "order_id")[0]
     assert first["order_id"] == "#1001"
