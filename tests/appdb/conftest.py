@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from appdb_fixtures import app_engine, app_session, app_settings, now
+from tests.appdb_fixtures import app_engine, app_session, app_settings, now
 
 __all__ = ["app_engine", "app_session", "app_settings", "now"]

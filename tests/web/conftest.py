@@ -10,7 +10,6 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from appdb_fixtures import app_engine, app_session, app_settings, now
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -24,6 +23,7 @@ from guanxi.appdb.users import create_user
 from guanxi.config import Settings
 from guanxi.tables import RAW_TABLES, TableSpec
 from guanxi.web import create_app
+from tests.appdb_fixtures import app_engine, app_session, app_settings, now
 
 __all__ = ["app_engine", "app_session", "app_settings", "now"]
 
