@@ -37,10 +37,12 @@ typecheck: install
 unit: install browser
 	env -u GUANXI_TEST_POSTGRES $(BIN)/pytest -q
 
-# Runs the app-DB and web suites against PostgreSQL when GUANXI_TEST_POSTGRES names one.
+# Runs the app-DB and web suites, and the warehouse tests marked `postgres`, against PostgreSQL
+# when GUANXI_TEST_POSTGRES names one.
 test-postgres: install
 	@if [ -n "$$GUANXI_TEST_POSTGRES" ]; then \
-		$(BIN)/pytest -q -m "not browser" tests/appdb tests/web; \
+		$(BIN)/pytest -q -m "not browser" tests/appdb tests/web && \
+		$(BIN)/pytest -q -m postgres tests/models tests/identity; \
 	else echo "GUANXI_TEST_POSTGRES not set: PostgreSQL app-DB variant not run"; fi
 
 # Debian's chromium for the browser tests (installed when missing and we may install packages).

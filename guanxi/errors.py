@@ -93,5 +93,8 @@ HTTP_STATUS: dict[str, int] = {
     "already_exists": 409,
     "last_admin": 409,
     "rate_limited": 429,
+    "points_insufficient": 409,
+    "points_invalid": 422,
+    "model_fit_failed": 422,
 }
 """HTTP status for each error code; anything unlisted is a 400."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from guanxi.cli import demo, ingest, serve, users
+from guanxi.cli import models as models_cli
 
 app = typer.Typer(
     name="guanxi",
@@ -19,6 +20,7 @@ app.command("init")(users.init)
 app.command("serve")(serve.serve)
 app.add_typer(users.app, name="users")
 app.command("demo")(demo.demo_command)
+app.add_typer(models_cli.app, name="models")
 
 
 def main() -> None:

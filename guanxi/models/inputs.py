@@ -1,0 +1,170 @@
+"""What the models read: raw rows joined to customers, and what a *paid order* is.
+
+Every raw row reaches a customer through ``identity_map`` on
+``(source, source_customer_id)``; rows of records not in the map (not yet
+resolved) are left out. Timestamps are naive wall-clock times in
+``Settings.timezone``; a run *as of* a date sees everything before the end of that
+date (``< as_of + 1 day``).
+
+A **paid order** is a ``raw_orders`` row with ``paid_at`` set, ``paid_at`` before
+the cut-off, and status ``paid``, ``shipped``, ``delivered`` or ``refunded``
+(created, unpaid and cancelled orders never count, even with a ``paid_at``).
+Its **amount** is ``paid_amount`` (else ``total_amount − discount_amount``, else
+``total_amount``); its **refund** is ``refund_amount`` capped at the amount, and
+the whole amount for a ``refunded`` order without a refund amount. Its **net
+amount** is amount − refund. A **purchase** is a paid order with a positive net
+amount: a fully refunded order is a paid order but not a purchase.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from guanxi.errors import NotFoundError
+
+PAID_STATUSES = ("paid", "shipped", "delivered", "refunded")
+"""Statuses of an order that was paid (a refunded order was paid first)."""
+
+UNPAID_STATUSES = ("created", "unpaid")
+"""Statuses of an order still waiting for payment."""
+
+MONEY = "decimal(18, 2)"
+
+
+def cutoff(as_of: date) -> datetime:
+    """The first instant after ``as_of`` (naive, wall clock): rows strictly before it count."""
+    return datetime.combine(as_of + timedelta(days=1), time())
+
+
+def window_start(as_of: date, window_days: int | None) -> datetime | None:
+    """The first instant of a window of ``window_days`` days ending with ``as_of`` (None = unbounded).
+
+    A 365-day window as of 2024-12-31 starts at 2024-01-02 00:00, so it holds
+    exactly 365 calendar days including the as-of date.
+    """
+    if window_days is None:
+        return None
+    return datetime.combine(as_of - timedelta(days=window_days - 1), time())
+
+
+def table(con: BaseBackend, name: str) -> ir.Table:
+    """A warehouse table, or :class:`NotFoundError` naming what must run first."""
+    if name not in con.list_tables():
+        producer = "guanxi resolve" if name in {"identity_map", "customers"} else "guanxi import"
+        raise NotFoundError(f"the warehouse has no table {name!r}; run `{producer}` first")
+    return con.table(name)
+
+
+def attach_customer(raw: ir.Table, identity_map: ir.Table) -> ir.Table:
+    """``raw`` rows with their ``customer_id`` (inner join on the record)."""
+    ids = identity_map.select("source", "source_customer_id", "customer_id")
+    return raw.join(ids, ["source", "source_customer_id"])
+
+
+def customer_orders(raw_orders: ir.Table, identity_map: ir.Table, *, before: datetime) -> ir.Table:
+    """Every order created (or paid) before ``before``, with money normalised.
+
+    Columns: customer_id, source, source_customer_id, order_id, status,
+    created_at, paid_at, delivered_at, paid_date, is_paid, amount, refund,
+    net_amount, discount, channel. Amount columns are ``decimal(18, 2)``; ``discount`` is
+    ``discount_amount`` (0 when missing).
+    """
+    o = raw_orders
+    zero = ibis.literal(0).cast(MONEY)
+    amount = ibis.coalesce(
+        o.paid_amount, o.total_amount - ibis.coalesce(o.discount_amount, zero), o.total_amount, zero
+    ).cast(MONEY)
+    is_paid = o.paid_at.notnull() & o.status.isin(PAID_STATUSES) & (o.paid_at < before)
+    refund = (
+        ibis.cases(
+            ((o.status == "refunded") & o.refund_amount.isnull(), amount),
+            else_=ibis.least(ibis.coalesce(o.refund_amount, zero), amount),
+        )
+    ).cast(MONEY)
+    shaped = o.select(
+        "source",
+        "source_customer_id",
+        "order_id",
+        "status",
+        "created_at",
+        "paid_at",
+        "delivered_at",
+        "channel",
+        is_paid=is_paid,
+        amount=amount,
+        refund=ibis.greatest(refund, zero),
+        discount=ibis.coalesce(o.discount_amount, zero).cast(MONEY),
+    )
+    shaped = shaped.filter(ibis.coalesce(shaped.created_at, shaped.paid_at) < before)
+    joined = attach_customer(shaped, identity_map)
+    return joined.mutate(
+        paid_date=joined.paid_at.date(),
+        net_amount=(joined.amount - joined.refund).cast(MONEY),
+    )
+
+
+def paid_orders(orders: ir.Table) -> ir.Table:
+    """The paid orders among :func:`customer_orders` (fully refunded ones included)."""
+    return orders.filter(orders.is_paid)
+
+
+def purchases(orders: ir.Table) -> ir.Table:
+    """Paid orders with a positive net amount: what RFM, CLV and lifecycle count."""
+    return orders.filter(orders.is_paid & (orders.net_amount > 0))
+
+
+def customer_items(raw_order_items: ir.Table, paid: ir.Table) -> ir.Table:
+    """Items of paid orders, with the order's customer, paid time and refund share.
+
+    Columns: customer_id, paid_at, category, brand, quantity, price,
+    item_amount, kept_share.
+
+    ``kept_share`` is the order's net/amount ratio (float), used to net item
+    amounts of partly refunded orders; ``amount`` is the item amount
+    (``quantity × price`` when missing).
+    """
+    items = raw_order_items
+    item_amount = ibis.coalesce(items.amount, (items.price * items.quantity).cast(MONEY))
+    shaped = items.select(
+        "source",
+        "order_id",
+        "category",
+        "brand",
+        "quantity",
+        "price",
+        item_amount=item_amount.cast(MONEY),
+    )
+    orders = paid.select(
+        "source",
+        "order_id",
+        "customer_id",
+        "paid_at",
+        kept_share=ibis.cases(
+            (paid.amount > 0, paid.net_amount.cast("float64") / paid.amount.cast("float64")),
+            else_=0.0,
+        ),
+    )
+    joined = shaped.join(orders, ["source", "order_id"])
+    return joined.select(
+        "customer_id", "paid_at", "category", "brand", "quantity", "price", "item_amount", "kept_share"
+    )
+
+
+def customer_events(raw_events: ir.Table, identity_map: ir.Table, *, before: datetime) -> ir.Table:
+    """Events of resolved customers that occurred before ``before``."""
+    events = raw_events.filter(raw_events.occurred_at < before).select(
+        "source", "source_customer_id", "event_id", "type", "event", "occurred_at", "channel"
+    )
+    return attach_customer(events, identity_map)
+
+
+def customer_tickets(raw_tickets: ir.Table, identity_map: ir.Table, *, before: datetime) -> ir.Table:
+    """Service tickets of resolved customers created before ``before``."""
+    tickets = raw_tickets.filter(raw_tickets.created_at < before).select(
+        "source", "source_customer_id", "ticket_id", "order_id", "kind", "created_at"
+    )
+    return attach_customer(tickets, identity_map)
