@@ -22,7 +22,9 @@ install: $(STAMP)
 demo: install
 	$(BIN)/guanxi init
 	$(BIN)/guanxi demo --orders $(DEMO_ORDERS)
-	$(BIN)/guanxi quality --stale-months 12 > /dev/null
+	$(BIN)/guanxi resolve
+	$(BIN)/guanxi models run
+	$(BIN)/guanxi quality > /dev/null
 	$(BIN)/guanxi serve --host $(HOST) --port $(PORT)
 
 ## make test: lint, type-check, the whole suite (SQLite app DB), then the app-DB suites on PostgreSQL

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
         20, ge=2, description="An identifier shared by more records than this is implausible and never links."
     )
     models_config: Path = Path("models.yaml")
+    identity_config: Path = Path("identity.yaml")
     progress: bool = True
 
     @field_validator("timezone")

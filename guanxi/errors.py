@@ -96,5 +96,7 @@ HTTP_STATUS: dict[str, int] = {
     "points_insufficient": 409,
     "points_invalid": 422,
     "model_fit_failed": 422,
+    "identity_key_ambiguous": 409,
+    "customer_retired": 410,
 }
 """HTTP status for each error code; anything unlisted is a 400."""

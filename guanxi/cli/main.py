@@ -6,6 +6,7 @@ import typer
 
 from guanxi.cli import demo, ingest, serve, users
 from guanxi.cli import models as models_cli
+from guanxi.cli.identity import customer_app, identity_app, resolve_command
 
 app = typer.Typer(
     name="guanxi",
@@ -20,6 +21,9 @@ app.command("init")(users.init)
 app.command("serve")(serve.serve)
 app.add_typer(users.app, name="users")
 app.command("demo")(demo.demo_command)
+app.command("resolve")(resolve_command)
+app.add_typer(customer_app, name="customer")
+app.add_typer(identity_app, name="identity")
 app.add_typer(models_cli.app, name="models")
 
 
