@@ -36,7 +36,7 @@ from guanxi.config import get_settings
 from guanxi.models import inputs
 from guanxi.models.config import ModelsConfig
 from guanxi.models.outputs import OUTPUT_TABLES
-from guanxi.models.rfm import rfm_scores
+from guanxi.models.rfm import CLASSES, rfm_scores
 from guanxi.models.run import run_models
 from guanxi.warehouse import connect, raw_duckdb
 
@@ -271,16 +271,7 @@ def pandas_rfm(frame: pd.DataFrame) -> pd.DataFrame:
     recent = per.recency < per.recency.mean()
     frequent = per.frequency > per.frequency.mean()
     spends = per.monetary > per.monetary.mean()
-    names = {
-        (True, True, True): "重要价值客户",
-        (True, False, True): "重要发展客户",
-        (False, True, True): "重要保持客户",
-        (False, False, True): "重要挽留客户",
-        (True, True, False): "一般价值客户",
-        (True, False, False): "一般发展客户",
-        (False, True, False): "一般保持客户",
-        (False, False, False): "一般挽留客户",
-    }
+    names = CLASSES
     per["class"] = [names[k] for k in zip(recent, frequent, spends, strict=True)]
     return per
 

@@ -12,6 +12,7 @@ the log scale; on the CDNOW summary it recovers the published r=0.243,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,26 @@ class FitError(GuanxiError):
     """The optimiser did not converge on the data given."""
 
     code = "model_fit_failed"
+
+
+def minimise_log_params(objective: Callable[[Array], tuple[float, Array]], start: Array, model: str) -> Array:
+    """Minimise ``objective`` over log-parameters with L-BFGS-B; the fitted parameters (not logs).
+
+    Runs single-threaded: BLAS/OpenMP pools oversubscribe on a busy host and slow these
+    small problems tenfold. Raises :class:`FitError` naming ``model`` when it does not converge.
+    """
+    with threadpool_limits(limits=1):
+        result = optimize.minimize(
+            objective,
+            start,
+            method="L-BFGS-B",
+            jac=True,
+            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
+            options={"maxiter": 1000, "ftol": 1e-11, "gtol": 1e-9},
+        )
+    if not np.all(np.isfinite(result.x)) or result.fun >= 1e100:
+        raise FitError(f"{model} fit did not converge: {result.message}")
+    return np.asarray(np.exp(result.x), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -109,19 +130,8 @@ def fit(
         return value, np.asarray(grad, dtype=np.float64)
 
     start = np.log(np.array([1.0, max(float(np.average(big_t, weights=w)), 1.0), 1.0, 1.0]))
-    # One thread: BLAS/OpenMP pools oversubscribe on a busy host and slow small problems 10×.
-    with threadpool_limits(limits=1):
-        result = optimize.minimize(
-            objective,
-            start,
-            method="L-BFGS-B",
-            jac=True,
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
-            options={"maxiter": 1000, "ftol": 1e-11, "gtol": 1e-9},
-        )
-    if not np.all(np.isfinite(result.x)) or result.fun >= 1e100:
-        raise FitError(f"BG/NBD fit did not converge: {result.message}")
-    r, alpha, a, b = (float(v) for v in np.exp(result.x))
+    fitted = minimise_log_params(objective, start, "BG/NBD")
+    r, alpha, a, b = (float(v) for v in fitted)
     ll = float(np.dot(w, log_likelihood(np.array([r, alpha, a, b]), x, t_x, big_t)))
     return BgNbdParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=ll, customers=total)
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
-from threadpoolctl import threadpool_limits
+from scipy import special
 
-from guanxi.models.bgnbd import LOG_BOUND, Array, FitError
+from guanxi.models.bgnbd import Array, FitError, minimise_log_params
 
 
 @dataclass(frozen=True)
@@ -87,19 +86,8 @@ def fit(x: Array, m: Array, weight: Array | None = None, *, penalizer: float = 0
         return value, np.asarray(grad, dtype=np.float64)
 
     start = np.log(np.array([1.0, 2.0, max(float(np.average(m, weights=w)), 1.0)]))
-    # One thread: BLAS/OpenMP pools oversubscribe on a busy host and slow small problems 10×.
-    with threadpool_limits(limits=1):
-        result = optimize.minimize(
-            objective,
-            start,
-            method="L-BFGS-B",
-            jac=True,
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(start),
-            options={"maxiter": 1000, "ftol": 1e-11, "gtol": 1e-9},
-        )
-    if not np.all(np.isfinite(result.x)) or result.fun >= 1e100:
-        raise FitError(f"Gamma-Gamma fit did not converge: {result.message}")
-    p, q, gamma = (float(v) for v in np.exp(result.x))
+    fitted = minimise_log_params(objective, start, "Gamma-Gamma")
+    p, q, gamma = (float(v) for v in fitted)
     if q <= 1:
         raise FitError(f"Gamma-Gamma fit gave q={q:.3f} <= 1: spend has no finite mean on these data")
     ll = float(np.dot(w, log_likelihood(np.array([p, q, gamma]), x, m)))
