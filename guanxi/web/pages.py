@@ -28,6 +28,7 @@ class MenuItem:
 
 MENU = (
     MenuItem("nav.dashboard", "/", Permission.VIEW, "dashboard"),
+    MenuItem("nav.customers", "/customers", Permission.VIEW, "customers"),
     MenuItem("nav.imports", "/imports", Permission.VIEW, "imports"),
     MenuItem("nav.quality", "/quality", Permission.VIEW, "quality"),
     MenuItem("nav.users", "/users", Permission.MANAGE_USERS, "users"),
