@@ -36,9 +36,17 @@ def fold(ref: str) -> str:
     return f"CASE WHEN regexp_matches({ref}, '[\\x{{FF01}}-\\x{{FF5E}}\\x{{3000}}\\x{{A0}}]') THEN {translated} ELSE {ref} END"
 
 
+def collapse(ref: str) -> str:
+    """Inner runs of white space as one space; the costly replace runs only where there is such a run."""
+    return (
+        f"CASE WHEN regexp_matches({ref}, '\\s\\s|[\\t\\r\\n\\f\\v]') "
+        f"THEN regexp_replace({ref}, '\\s+', ' ', 'g') ELSE {ref} END"
+    )
+
+
 def text(ref: str) -> str:
     """Trimmed, folded text with inner runs of white space collapsed; empty → NULL."""
-    return f"nullif(trim(regexp_replace({fold(ref)}, '\\s+', ' ', 'g')), '')"
+    return f"nullif(trim({collapse(fold(ref))}), '')"
 
 
 def person_name(ref: str) -> str:
@@ -49,8 +57,12 @@ def person_name(ref: str) -> str:
 
 def identifier(ref: str) -> str:
     """An id: folded, without Excel's ``="…"`` guard, a leading ``'`` or tab, or a trailing ``.0``."""
-    cleaned = f"regexp_replace(trim({fold(ref)}, ' \t\"'''), '^=\"?|\"$', '', 'g')"
-    return f"nullif(regexp_replace({cleaned}, '^(\\d+)\\.0$', '\\1'), '')"
+    folded = fold(ref)
+    cleaned = f"regexp_replace(trim({folded}, ' \t\"'''), '^=\"?|\"$', '', 'g')"
+    cleaned = f"regexp_replace({cleaned}, '^(\\d+)\\.0$', '\\1')"
+    # The clean-up runs only on ids that carry a guard character or a trailing ".0".
+    needs = f"regexp_matches({folded}, '^[=\\s''\"]|[\\s\"]$|\\.0$')"
+    return f"nullif(CASE WHEN {needs} THEN {cleaned} ELSE {folded} END, '')"
 
 
 def lower_text(ref: str) -> str:
@@ -89,7 +101,7 @@ def timestamp(ref: str, zone: str) -> str:
     shapes by a cast (fast), the rest by a list of export formats. Wrap the result
     in :func:`plausible_time` to reject years outside 1900–2100.
     """
-    s = f"trim(regexp_replace({fold(ref)}, '\\s+', ' ', 'g'))"
+    s = f"trim({collapse(fold(ref))})"
     zoned = (
         f"CAST(timezone({_literal(zone)}, try_strptime(regexp_replace({s}, 'Z$', '+0000'), "
         f"{_format_list(_OFFSET_FORMATS)})) AS TIMESTAMP)"

@@ -107,9 +107,9 @@ class Transform:
         if rule == "json":
             return f"CASE WHEN json_valid({ref}) THEN {ref} END"
         if rule == "phone":
-            return f"coalesce({normalize.fast_mobile(ref)}, ph.e164)"
+            return normalize.fast_mobile(ref)
         if rule == "email":
-            return f"coalesce({normalize.fast_email(ref)}, em.address)"
+            return normalize.fast_email(ref)
         raise AssertionError(rule)
 
     # --------------------------------------------------------------- normalise
@@ -128,10 +128,8 @@ class Transform:
         if self.mapped("phone"):
             masked = [normalize.masked_phone(f"nullif(trim({c}), '')") for c in self.sources["phone"]]
             raw_cols += f", coalesce({', '.join(masked)}) AS r_phone_partial"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _gx_mapped AS SELECT _row, {raw_cols}, {extra} AS extra FROM _gx_src",  # noqa: S608
-            params,
-        )
+        # The mapped text columns are a subquery, not a table: one pass over the staged file.
+        mapped = f"(SELECT _row, {raw_cols}, {extra} AS extra FROM _gx_src)"
         joins = self._lookup_tables()
         timed = [f for f in self.sources if self.rule(f) in ("timestamp", "date")]
         values = ", ".join(f"{self._value_expr(f)} AS {'p' if f in timed else 'v'}_{f}" for f in self.sources)
@@ -146,10 +144,49 @@ class Transform:
         drop = f" EXCLUDE ({', '.join('p_' + f for f in timed)})" if timed else ""
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _gx_norm AS
-            SELECT *{drop}{checked} FROM (SELECT m.*, {values}{extra_cols} FROM _gx_mapped m {joins})"""  # noqa: S608
+            SELECT *{drop}{checked} FROM (SELECT m.*, {values}{extra_cols} FROM {mapped} m {joins})""",  # noqa: S608
+            params,
         )
+        self._library_fallbacks()
         if self.has_places:
             self._parse_places()
+
+    def _library_fallbacks(self) -> None:
+        """Phones and e-mails the SQL fast path left empty: each distinct text once through the library.
+
+        Runs on the materialised ``_gx_norm`` and patches only the rows concerned.
+        """
+        con = self.con
+        checks: list[tuple[str, str, str]] = []
+        if self.mapped("phone"):
+            # A masked phone (138****1234) is a partial identifier, never a phone.
+            checks.append(("phone", "_gx_phone", f"{normalize.masked_phone('r_phone')} IS NULL"))
+        if self.mapped("email"):
+            checks.append(("email", "_gx_email", "TRUE"))
+        for field_name, table, extra_condition in checks:
+            leftovers = [
+                str(r[0])
+                for r in con.execute(
+                    f"""SELECT DISTINCT r_{field_name} FROM _gx_norm
+                    WHERE r_{field_name} IS NOT NULL AND v_{field_name} IS NULL AND {extra_condition}"""
+                ).fetchall()
+            ]
+            if not leftovers:
+                continue
+            if field_name == "phone":
+                pairs = contacts.phone_table(leftovers, self.settings.default_region)
+            else:
+                pairs = contacts.email_table(leftovers)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (raw VARCHAR PRIMARY KEY, value VARCHAR)")
+            con.executemany(f"INSERT INTO {table} VALUES (?, ?)", [list(p) for p in pairs])
+            con.execute(
+                f"""UPDATE _gx_norm SET v_{field_name} = f.value FROM {table} f
+                WHERE f.raw = _gx_norm.r_{field_name} AND _gx_norm.v_{field_name} IS NULL AND f.value IS NOT NULL"""
+            )
+
+    def _raw_column(self, field_name: str) -> str:
+        """A subquery of one field's text as read: ``(SELECT … AS r_<field> FROM _gx_src)``."""
+        return f"(SELECT {self._raw_expr(field_name)} AS r_{field_name} FROM _gx_src)"
 
     def _lookup_tables(self) -> str:
         """Build value-map and contact fallback tables; return the JOIN clauses using them."""
@@ -171,42 +208,14 @@ class Transform:
                 con.execute(
                     f"""CREATE OR REPLACE TEMP TABLE {table}_resolved AS
                     SELECT d.raw, coalesce(w1.value, w2.value, CASE WHEN {low} IN ({canonical}) THEN {low} END) AS value
-                    FROM (SELECT DISTINCT r_{field_name} AS raw FROM _gx_mapped WHERE r_{field_name} IS NOT NULL) d
+                    FROM (SELECT DISTINCT r_{field_name} AS raw FROM {self._raw_column(field_name)}
+                          WHERE r_{field_name} IS NOT NULL) d
                     LEFT JOIN {table} w1 ON w1.word = d.raw
                     LEFT JOIN {table} w2 ON w2.word = {normalize.text("d.raw")}"""
                 )
                 joins.append(
                     f"LEFT JOIN {table}_resolved vm_{field_name} ON vm_{field_name}.raw = m.r_{field_name}"
                 )
-        if self.mapped("phone"):
-            leftovers = [
-                r[0]
-                for r in con.execute(
-                    f"""SELECT DISTINCT r_phone FROM _gx_mapped WHERE r_phone IS NOT NULL
-                        AND {normalize.fast_mobile("r_phone")} IS NULL AND {normalize.masked_phone("r_phone")} IS NULL"""  # noqa: S608
-                ).fetchall()
-            ]
-            con.execute("CREATE OR REPLACE TEMP TABLE _gx_phone (raw VARCHAR PRIMARY KEY, e164 VARCHAR)")
-            if leftovers:
-                con.executemany(
-                    "INSERT INTO _gx_phone VALUES (?, ?)",
-                    [list(p) for p in contacts.phone_table(leftovers, self.settings.default_region)],
-                )
-            joins.append("LEFT JOIN _gx_phone ph ON ph.raw = m.r_phone")
-        if self.mapped("email"):
-            leftovers = [
-                r[0]
-                for r in con.execute(
-                    f"""SELECT DISTINCT r_email FROM _gx_mapped
-                        WHERE r_email IS NOT NULL AND {normalize.fast_email("r_email")} IS NULL"""  # noqa: S608
-                ).fetchall()
-            ]
-            con.execute("CREATE OR REPLACE TEMP TABLE _gx_email (raw VARCHAR PRIMARY KEY, address VARCHAR)")
-            if leftovers:
-                con.executemany(
-                    "INSERT INTO _gx_email VALUES (?, ?)", [list(p) for p in contacts.email_table(leftovers)]
-                )
-            joins.append("LEFT JOIN _gx_email em ON em.raw = m.r_email")
         return " ".join(joins)
 
     def _place_text(self, alias: str) -> str:
@@ -432,16 +441,16 @@ class Transform:
             )
         carried.append("extra")
         values = ", ".join(c if c.startswith("a_") else f"g.{c}" for c in carried)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _gx_rows AS SELECT g._row, {keys}, {values} FROM _gx_good g {places}",
-            {k: v for k, v in params.items() if f"${k}" in keys},
-        )
+        rows_sql = f"SELECT g._row, {keys}, {values} FROM _gx_good g {places}"
+        key_params = {k: v for k, v in params.items() if f"${k}" in keys}
         key = ", ".join(key_cols)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _gx_dupkeys AS
-            SELECT {key} FROM _gx_rows GROUP BY {key} HAVING count(*) > 1"""  # noqa: S608
+            SELECT {key} FROM (SELECT {keys} FROM _gx_good g) GROUP BY {key} HAVING count(*) > 1""",  # noqa: S608
+            key_params,
         )
         if con.execute("SELECT count(*) FROM _gx_dupkeys").fetchone()[0] > 0:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _gx_rows AS {rows_sql}", key_params)
             firsts = ", ".join(f"arg_min({c}, _row) FILTER (WHERE {c} IS NOT NULL) AS {c}" for c in carried)
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE _gx_combined AS
@@ -464,9 +473,9 @@ class Transform:
                 "UNION ALL BY NAME SELECT * FROM _gx_combined)"
             )
         else:
-            merged = "_gx_rows"
+            merged = f"({rows_sql})"  # no key repeats: derive straight from the good rows
         derived = ", ".join(c if c in key_cols else f"{exprs[c]} AS {c}" for c in self.provided)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _gx_final AS SELECT {derived} FROM {merged}",  # noqa: S608
-            {k: v for k, v in params.items() if f"${k}" in derived},
+            {k: v for k, v in params.items() if f"${k}" in derived or f"${k}" in merged},
         )
