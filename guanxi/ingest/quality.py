@@ -31,6 +31,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from guanxi.config import Settings
+from guanxi.identity import shared_identifiers as identity_shared_identifiers
 from guanxi.tables import (
     IMPORT_QUARANTINE,
     RAW_CUSTOMERS,
@@ -42,16 +43,6 @@ from guanxi.tables import (
 )
 
 CONTACT_KINDS = ("phone", "email")
-SHARED_KINDS = (
-    "phone",
-    "email",
-    "wechat_unionid",
-    "wechat_openid",
-    "qq",
-    "taobao_id",
-    "jd_id",
-    "member_no",
-)
 _SKIP = {"batch_id", "ingested_at", "row_hash", "extra"}
 
 
@@ -183,18 +174,15 @@ def duplicate_contacts(con: BaseBackend, *, limit: int = 20) -> list[dict[str, A
     return rows
 
 
-def shared_identifiers(con: BaseBackend, settings: Settings) -> list[dict[str, Any]]:
-    """Identifier values carried by more than ``settings.shared_identifier_limit`` records."""
-    rows: list[dict[str, Any]] = []
-    for kind in SHARED_KINDS:
-        records = _identifier_records(con, kind)
-        counted = records.group_by("value").aggregate(
-            records=records.count(), sources=records.source.nunique()
-        )
-        over = counted.filter(counted.records > settings.shared_identifier_limit)
-        top = over.order_by([ibis.desc("records"), "value"]).limit(50)
-        rows += [{"identifier": kind, **r} for r in _records(con, top)]
-    return rows
+def shared_identifiers(con: BaseBackend, settings: Settings, *, limit: int = 200) -> list[dict[str, Any]]:
+    """Identifier values on more than ``settings.shared_identifier_limit`` records.
+
+    Exactly the values identity resolution refuses to link on (same rules, same
+    threshold), so the report and the identity graph never disagree.
+    """
+    shared = identity_shared_identifiers(con, settings).limit(limit)
+    renamed = shared.select(identifier=shared.kind, value=shared.value, records=shared.record_count)
+    return _records(con, renamed)
 
 
 def stale_records(con: BaseBackend, settings: Settings, now: datetime) -> list[dict[str, Any]]:

@@ -90,5 +90,5 @@ def test_identifiers_over_the_limit_are_listed(run_import, warehouse, settings, 
     report = quality_report(warehouse, settings.model_copy(update={"shared_identifier_limit": 4}), now=NOW)
 
     assert report.section("shared_identifiers").rows == [
-        {"identifier": "phone", "value": "+8613912345678", "records": 5, "sources": 1}
+        {"identifier": "phone", "value": "+8613912345678", "records": 5}
     ]
