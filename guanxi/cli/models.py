@@ -56,6 +56,13 @@ def run_command(
     config: Annotated[
         Path | None, typer.Option(help="A models.yaml to use instead of GUANXI_MODELS_CONFIG.")
     ] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental",
+            help="Rebuild order tables only for records changed since the last run (same result as a full run).",
+        ),
+    ] = False,
 ) -> None:
     """Run every model as of a date (default today) and write scores, snapshots, ledger, tags."""
     with _warehouse() as (settings, con):
@@ -67,10 +74,21 @@ def run_command(
         else:
             models_config = load_models_config(settings)
         with console.status("running the customer models…"):
-            report = run_models(con, settings, as_of=as_of.date() if as_of else None, config=models_config)
+            report = run_models(
+                con,
+                settings,
+                as_of=as_of.date() if as_of else None,
+                config=models_config,
+                incremental=incremental,
+            )
         summary = Table(title=f"models run {report.run_id} as of {report.as_of}", show_header=False)
         summary.add_row("customers", f"{report.customers:,}")
         summary.add_row("buyers", f"{report.buyers:,}")
+        if report.incremental:
+            summary.add_row(
+                "incremental: records / customers rebuilt",
+                f"{report.refreshed_records or 0:,} / {report.refreshed_customers or 0:,}",
+            )
         if report.pareto_customer_share is not None:
             summary.add_row("customers making 80 % of value", f"{report.pareto_customer_share:.1%}")
         if report.clv:

@@ -65,20 +65,18 @@ def attach_customer(raw: ir.Table, identity_map: ir.Table) -> ir.Table:
     return raw.join(ids, ["source", "source_customer_id"])
 
 
-def customer_orders(raw_orders: ir.Table, identity_map: ir.Table, *, before: datetime) -> ir.Table:
-    """Every order created (or paid) before ``before``, with money normalised.
+def normalised_orders(raw_orders: ir.Table, identity_map: ir.Table) -> ir.Table:
+    """Every order of a resolved customer with money normalised, whatever its dates.
 
-    Columns: customer_id, source, source_customer_id, order_id, status,
-    created_at, paid_at, delivered_at, paid_date, is_paid, amount, refund,
-    net_amount, discount, channel. Amount columns are ``decimal(18, 2)``; ``discount`` is
-    ``discount_amount`` (0 when missing).
+    Same columns as :func:`customer_orders`; ``is_paid`` ignores the as-of
+    cut-off (apply :func:`orders_before` for a run). Independent of the as-of
+    date, so it can be kept between runs and updated per record.
     """
     o = raw_orders
     zero = ibis.literal(0).cast(MONEY)
     amount = ibis.coalesce(
         o.paid_amount, o.total_amount - ibis.coalesce(o.discount_amount, zero), o.total_amount, zero
     ).cast(MONEY)
-    is_paid = o.paid_at.notnull() & o.status.isin(PAID_STATUSES) & (o.paid_at < before)
     refund = (
         ibis.cases(
             ((o.status == "refunded") & o.refund_amount.isnull(), amount),
@@ -94,17 +92,33 @@ def customer_orders(raw_orders: ir.Table, identity_map: ir.Table, *, before: dat
         "paid_at",
         "delivered_at",
         "channel",
-        is_paid=is_paid,
+        is_paid=o.paid_at.notnull() & o.status.isin(PAID_STATUSES),
         amount=amount,
         refund=ibis.greatest(refund, zero),
         discount=ibis.coalesce(o.discount_amount, zero).cast(MONEY),
     )
-    shaped = shaped.filter(ibis.coalesce(shaped.created_at, shaped.paid_at) < before)
     joined = attach_customer(shaped, identity_map)
     return joined.mutate(
         paid_date=joined.paid_at.date(),
         net_amount=(joined.amount - joined.refund).cast(MONEY),
     )
+
+
+def orders_before(orders: ir.Table, before: datetime) -> ir.Table:
+    """:func:`normalised_orders` as seen at ``before``: created (or paid) earlier, paid only if paid earlier."""
+    seen = orders.filter(ibis.coalesce(orders.created_at, orders.paid_at) < before)
+    return seen.mutate(is_paid=seen.is_paid & (seen.paid_at < before))
+
+
+def customer_orders(raw_orders: ir.Table, identity_map: ir.Table, *, before: datetime) -> ir.Table:
+    """Every order created (or paid) before ``before``, with money normalised.
+
+    Columns: customer_id, source, source_customer_id, order_id, status,
+    created_at, paid_at, delivered_at, paid_date, is_paid, amount, refund,
+    net_amount, discount, channel. Amount columns are ``decimal(18, 2)``; ``discount`` is
+    ``discount_amount`` (0 when missing).
+    """
+    return orders_before(normalised_orders(raw_orders, identity_map), before)
 
 
 def paid_orders(orders: ir.Table) -> ir.Table:
@@ -127,6 +141,11 @@ def customer_items(raw_order_items: ir.Table, paid: ir.Table) -> ir.Table:
     amounts of partly refunded orders; ``amount`` is the item amount
     (``quantity × price`` when missing).
     """
+    return keyed_items(raw_order_items, paid).drop("source", "order_id")
+
+
+def keyed_items(raw_order_items: ir.Table, paid: ir.Table) -> ir.Table:
+    """:func:`customer_items` with the order key (``source``, ``order_id``) kept."""
     items = raw_order_items
     item_amount = ibis.coalesce(items.amount, (items.price * items.quantity).cast(MONEY))
     shaped = items.select(
@@ -150,7 +169,16 @@ def customer_items(raw_order_items: ir.Table, paid: ir.Table) -> ir.Table:
     )
     joined = shaped.join(orders, ["source", "order_id"])
     return joined.select(
-        "customer_id", "paid_at", "category", "brand", "quantity", "price", "item_amount", "kept_share"
+        "customer_id",
+        "source",
+        "order_id",
+        "paid_at",
+        "category",
+        "brand",
+        "quantity",
+        "price",
+        "item_amount",
+        "kept_share",
     )
 
 

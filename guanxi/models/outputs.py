@@ -206,6 +206,63 @@ MODEL_RUNS = TableSpec(
     ("run_id",),
 )
 
+MODEL_ORDERS = TableSpec(
+    "model_orders",
+    {
+        "customer_id": "int64",
+        "source": "string",
+        "source_customer_id": "string",
+        "order_id": "string",
+        "status": "string",
+        "created_at": "timestamp",
+        "paid_at": "timestamp",
+        "delivered_at": "timestamp",
+        "paid_date": "date",
+        "channel": "string",
+        "is_paid": "boolean",
+        "amount": "decimal(18, 2)",
+        "refund": "decimal(18, 2)",
+        "net_amount": "decimal(18, 2)",
+        "discount": "decimal(18, 2)",
+    },
+    ("source", "order_id"),
+)
+"""Every order of a resolved customer, money normalised (kept between runs; see ``intermediates``)."""
+
+MODEL_ITEMS = TableSpec(
+    "model_items",
+    {
+        "customer_id": "int64",
+        "source": "string",
+        "order_id": "string",
+        "paid_at": "timestamp",
+        "category": "string",
+        "brand": "string",
+        "quantity": "int64",
+        "price": "decimal(18, 2)",
+        "item_amount": "decimal(18, 2)",
+        "kept_share": "float64",
+    },
+    (),
+)
+"""Items of paid orders with their customer (kept between runs)."""
+
+MODEL_STATE = TableSpec(
+    "model_state",
+    {
+        "name": "string",
+        "orders_ingested": "timestamp",
+        "items_ingested": "timestamp",
+        "identity_resolved": "timestamp",
+        "config_key": "string",
+    },
+    ("name",),
+)
+"""What the kept order tables were built from (newest ingested/resolved times seen)."""
+
+KEPT_TABLES = (MODEL_ORDERS, MODEL_ITEMS, MODEL_STATE)
+"""Tables a run keeps for the next one; dropping them only makes the next run rebuild them."""
+
 OUTPUT_TABLES = (
     CUSTOMER_SCORES,
     SCORE_SNAPSHOTS,
@@ -247,7 +304,7 @@ def delete_where(con: BaseBackend, spec: TableSpec, **equals: str | date) -> Non
             literal = sge.Literal.string(value)
         conditions.append(sge.column(column, quoted=True).eq(literal))
     statement = sge.delete(sge.table_(spec.name, quoted=True), where=sge.and_(*conditions))
-    _execute(con, statement.sql(dialect=con.dialect))
+    execute_statement(con, statement.sql(dialect=con.dialect))
 
 
 def delete_runs_except(con: BaseBackend, spec: TableSpec, keep: list[str]) -> None:
@@ -256,10 +313,11 @@ def delete_runs_except(con: BaseBackend, spec: TableSpec, keep: list[str]) -> No
         sge.table_(spec.name, quoted=True),
         where=sge.column("run_id", quoted=True).isin(*(sge.Literal.string(r) for r in keep)).not_(),
     )
-    _execute(con, statement.sql(dialect=con.dialect))
+    execute_statement(con, statement.sql(dialect=con.dialect))
 
 
-def _execute(con: BaseBackend, sql: str) -> None:
+def execute_statement(con: BaseBackend, sql: str) -> None:
+    """Run one statement built from a sqlglot expression, closing any cursor it opened."""
     result = con.raw_sql(sql)
     # DuckDB hands back its connection (closing it would close the warehouse);
     # DB-API backends hand back a cursor, which must be closed.

@@ -18,6 +18,7 @@ from guanxi.config import get_settings
 from guanxi.models import migration, run_models
 from guanxi.models.config import ModelsConfig
 from guanxi.warehouse import connect
+from tests.models import factories as f
 from tests.models.factories import AS_OF
 from tests.models.test_run import seed_shop
 
@@ -52,6 +53,9 @@ def test_models_run_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
         first = run_models(con, settings, as_of=AS_OF, config=ModelsConfig())
         again = run_models(con, settings, as_of=AS_OF, config=ModelsConfig())
         later = run_models(con, settings, as_of=date(2025, 3, 31), config=ModelsConfig())
+        f.orders(con, [f.order("late1", 3, date(2025, 3, 1), 77), f.order("late2", 12, date(2025, 3, 2), 50)])
+        step = run_models(con, settings, as_of=date(2025, 3, 31), config=ModelsConfig(), incremental=True)
+        full = run_models(con, settings, as_of=date(2025, 3, 31), config=ModelsConfig())
         scores = (
             con.table("score_snapshots")
             .filter(lambda t: t.as_of == AS_OF)
@@ -68,5 +72,19 @@ def test_models_run_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
         assert later.lifecycle_transitions > 0
         matrix = migration(con, from_date=AS_OF, to_date=date(2025, 3, 31), dimension="lifecycle_stage")
         assert int(matrix.to_pandas().customers.sum()) == 14
+        # an incremental run after new orders (rows without load stamps: every record counts as changed)
+        assert step.incremental
+        kept = con.table("model_orders")
+        assert step.refreshed_customers == int(kept.customer_id.nunique().execute())
+        assert int(kept.filter(kept.order_id.isin(["late1", "late2"])).count().execute()) == 2
+        runs = con.table("customer_scores")
+        columns = [c for c in runs.columns if c != "run_id"]
+
+        def scored(run_id: str) -> list[tuple[object, ...]]:
+            rows = runs.filter(runs.run_id == run_id).select(*columns).order_by("customer_id")
+            return [tuple(r.values()) for r in rows.to_pyarrow().to_pylist()]
+
+        assert scored(step.run_id) == scored(full.run_id)
+        assert scored(step.run_id) != scored(later.run_id)
     finally:
         con.disconnect()
