@@ -260,10 +260,9 @@ def _run(
             scores.value_score, scores.activity_score, config.activity.high_score
         )
     )
+    this_run = ws.keep("scores", conform(scores, CUSTOMER_SCORES))  # read by the writes below
     with ws.timed("write_scores"):
-        con.insert(CUSTOMER_SCORES.name, conform(scores, CUSTOMER_SCORES))
-    this_run = con.table(CUSTOMER_SCORES.name).filter(lambda t: t.run_id == run_id)
-    this_run = ws.keep("scores", this_run)
+        con.insert(CUSTOMER_SCORES.name, this_run)
 
     with ws.timed("write_snapshot"):
         delete_where(con, SCORE_SNAPSHOTS, as_of=as_of)
