@@ -11,7 +11,6 @@ from guanxi.appdb.migrate import upgrade
 from guanxi.cli.context import err_console as console
 from guanxi.cli.context import fails_cleanly
 from guanxi.config import get_settings
-from guanxi.web import create_app
 
 app = typer.Typer(help="Run the web application (dashboard, imports, users, /v1 API).")
 
@@ -27,6 +26,8 @@ def serve(
     ] = "info",
 ) -> None:
     """Bring the app database up to date, then serve the web app until Ctrl-C."""
+    from guanxi.web import create_app  # noqa: PLC0415 - the web app loads only for this command
+
     settings = get_settings()
     revision = upgrade(settings)
     web_app = create_app(settings)

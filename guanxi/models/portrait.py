@@ -25,8 +25,6 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 from guanxi.models.bgnbd import FitError
@@ -135,6 +133,9 @@ def fit_clusters(features: ir.Table, config: PortraitConfig) -> ClusterModel:
 def _fit_on_matrix(
     matrix: np.ndarray, means: dict[str, float], stds: dict[str, float], distinct: int, config: PortraitConfig
 ) -> ClusterModel:
+    from sklearn.cluster import KMeans  # noqa: PLC0415 - scikit-learn loads in ~1 s; only a fit needs it
+    from sklearn.metrics import silhouette_score  # noqa: PLC0415
+
     probe = matrix[:: max(1, len(matrix) // 5000)]
     best: tuple[float, int] | None = None
     for k in range(config.k_min, min(config.k_max, distinct - 1) + 1):
