@@ -80,6 +80,9 @@ class UnknownPresetError(ImportError_):
 
 HTTP_STATUS: dict[str, int] = {
     "config_invalid": 500,
+    "segment_invalid": 422,
+    "segment_in_use": 409,
+    "segment_archived": 409,
     "not_found": 404,
     "auth_failed": 401,
     "permission_denied": 403,

@@ -31,6 +31,7 @@ MENU = (
     MenuItem("nav.customers", "/customers", Permission.VIEW, "customers"),
     MenuItem("nav.imports", "/imports", Permission.VIEW, "imports"),
     MenuItem("nav.quality", "/quality", Permission.VIEW, "quality"),
+    MenuItem("nav.segments", "/segments", Permission.VIEW, "segments"),
     MenuItem("nav.users", "/users", Permission.MANAGE_USERS, "users"),
     MenuItem("nav.api", "/v1/docs", Permission.VIEW, "api"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from guanxi.web.api import customers, docs, imports, overview, quality, users
+from guanxi.web.api import customers, docs, imports, overview, quality, segments, users
 from guanxi.web.api.schemas import ErrorBody
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -21,6 +21,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 def api_router() -> APIRouter:
     """Every ``/v1`` route."""
     router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
-    for module in (overview, customers, imports, quality, users, docs):
+    for module in (overview, customers, imports, quality, segments, users, docs):
         router.include_router(module.router)
     return router
