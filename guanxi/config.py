@@ -44,6 +44,32 @@ class Settings(BaseSettings):
     models_config: Path = Path("models.yaml")
     identity_config: Path = Path("identity.yaml")
     progress: bool = True
+    # Outbox, journey steps and channels (docs/outbox.md).
+    outbox_lease_seconds: float = Field(
+        120, gt=0, description="A worker's claim on a message or step; more than twice the slowest send."
+    )
+    outbox_max_attempts: int = Field(8, ge=1, description="Attempts before a message or step is dead.")
+    outbox_retry_base_seconds: float = Field(30, gt=0, description="Wait after the first failed attempt.")
+    outbox_retry_max_seconds: float = Field(3600, gt=0, description="Longest wait between two attempts.")
+    outbox_retry_jitter: float = Field(
+        0.2, ge=0, le=1, description="Fraction by which a retry wait may be shortened at random."
+    )
+    worker_poll_seconds: float = Field(2.0, gt=0, description="Idle wait of `guanxi worker` between polls.")
+    worker_batch: int = Field(20, ge=1, description="Items `guanxi worker` claims at a time per queue.")
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "plain"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(30, gt=0)
+    smtp_ca_file: Path | None = Field(
+        None, description="PEM bundle of CAs to trust for the SMTP server, instead of the system's."
+    )
+    mail_from: str = "guanxi <noreply@localhost>"
+    mail_reply_to: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_seconds: float = Field(10, gt=0)
 
     @field_validator("timezone")
     @classmethod

@@ -6,6 +6,8 @@ import typer
 
 from guanxi.cli import demo, ingest, serve, users
 from guanxi.cli import models as models_cli
+from guanxi.cli import segments as segments_cli
+from guanxi.cli import worker as worker_cli
 from guanxi.cli.identity import customer_app, identity_app, resolve_command
 
 app = typer.Typer(
@@ -25,6 +27,8 @@ app.command("resolve")(resolve_command)
 app.add_typer(customer_app, name="customer")
 app.add_typer(identity_app, name="identity")
 app.add_typer(models_cli.app, name="models")
+app.add_typer(segments_cli.app, name="segments")
+worker_cli.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,7 @@
+"""Marketing delivery: the durable outbox, journey steps, channels and the worker that runs them.
+
+Data flows one way: a journey step (or a campaign) renders content and
+:func:`~guanxi.marketing.outbox.enqueue`\\ s an outbox message; ``guanxi worker``
+processes claim due journey steps and outbox messages under a lease and hand
+messages to a :class:`~guanxi.marketing.channels.Channel`.
+"""

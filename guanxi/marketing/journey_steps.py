@@ -1,0 +1,278 @@
+"""The journey-step queue: one row per step a customer is due to take in a journey.
+
+A step run is scheduled once per ``(journey, customer, step index)`` — its
+idempotency key is ``<journey>:<customer>:<step>`` and :func:`schedule_step`
+never adds a second row for it. Workers claim due runs with the same lease,
+retry and dead-letter mechanics as the outbox (:mod:`guanxi.marketing.leasing`),
+look up the handler for the run's ``kind`` and commit the handler's effects
+(outbox messages, follow-up steps) together with the run's ``done`` state in one
+transaction: a run whose worker dies is run again after its lease expires, and
+because every effect is idempotent on its key the customer still gets each
+message and each next step once.
+
+States: ``pending``, ``running`` (leased), ``done``, ``failed`` (waiting for a
+retry), ``dead``.
+
+Built-in kinds (payload keys in brackets):
+
+* ``send`` — renders ``subject``, ``body`` and ``to`` (the recipient) with the
+  customer's ``contact`` data and enqueues an outbox message on ``channel`` with
+  the key ``journey:<journey>:<customer>:<step>``; then schedules ``next`` at once.
+* ``wait`` — schedules ``next`` at this run's ``due_at`` + ``delay_seconds``.
+* ``exit`` — ends the customer's journey (no follow-up).
+
+``next`` is a step spec ``{"index", "name", "kind", "payload"}``. Journey
+definitions, triggers and branches build on :func:`schedule_step` and
+:func:`register_handler`; the queue itself knows no journey structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from guanxi.appdb.base import Base, UTCDateTime
+from guanxi.config import Settings
+from guanxi.marketing import outbox
+from guanxi.marketing.errors import StepKindUnknownError, StepPayloadError
+from guanxi.marketing.leasing import LeasedWork, LeaseQueue, QueueStates, RetryPolicy, insert_once
+from guanxi.marketing.templates import render
+
+STATES = QueueStates(claimed="running", done="done")
+"""pending, running, done, failed, dead."""
+
+
+class JourneyStepRun(LeasedWork, Base):
+    """One step of one journey for one customer, due at ``due_at``."""
+
+    __tablename__ = "journey_step_runs"
+    __table_args__ = (Index("ix_journey_step_runs_due", "state", "next_attempt_at"),)
+
+    journey_key: Mapped[str] = mapped_column(String(128), index=True)
+    customer_id: Mapped[str] = mapped_column(String(128))
+    step_index: Mapped[int] = mapped_column(Integer)
+    step_name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    """The worker that ran the step to its end."""
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """What the handler did: ``sent``, ``waited``, ``exited`` …"""
+
+    def __repr__(self) -> str:
+        return f"JourneyStepRun(key={self.idempotency_key!r}, kind={self.kind!r}, state={self.state!r})"
+
+
+def step_key(journey_key: str, customer_id: str, step_index: int) -> str:
+    """The idempotency key of a step run."""
+    return f"{journey_key}:{customer_id}:{step_index}"
+
+
+def message_key(journey_key: str, customer_id: str, step_index: int) -> str:
+    """The outbox idempotency key of the message a ``send`` step enqueues."""
+    return f"journey:{journey_key}:{customer_id}:{step_index}"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step to schedule: where it sits in its journey, what it does, with what."""
+
+    index: int
+    name: str
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, spec: object) -> StepSpec:
+        """A spec from its JSON form; raises StepPayloadError when malformed."""
+        if not isinstance(spec, Mapping):
+            raise StepPayloadError(f"a step spec must be an object, got {type(spec).__name__}")
+        try:
+            index, name, kind = int(spec["index"]), str(spec["name"]), str(spec["kind"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise StepPayloadError(f"a step spec needs index, name and kind: {err!r}") from err
+        payload = spec.get("payload", {})
+        if not isinstance(payload, Mapping):
+            raise StepPayloadError("a step spec's payload must be an object")
+        return cls(index=index, name=name, kind=kind, payload=dict(payload))
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    step: StepSpec
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a handler did (``outcome``) and which steps come next."""
+
+    outcome: str
+    follow_ups: tuple[FollowUp, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepContext:
+    session: Session
+    now: datetime
+    worker_id: str
+
+
+StepHandler = Callable[[StepContext, JourneyStepRun], StepResult]
+"""Runs one step in the caller's transaction; raises a MarketingError to fail it."""
+
+
+def step_queue(settings: Settings) -> LeaseQueue[JourneyStepRun]:
+    """The step queue's lease and retry policy (the ``outbox_*`` settings apply to both queues)."""
+    return LeaseQueue(
+        model=JourneyStepRun,
+        states=STATES,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        retry=RetryPolicy(
+            max_attempts=settings.outbox_max_attempts,
+            base_delay=timedelta(seconds=settings.outbox_retry_base_seconds),
+            max_delay=timedelta(seconds=settings.outbox_retry_max_seconds),
+            jitter=settings.outbox_retry_jitter,
+        ),
+    )
+
+
+def schedule_step(
+    session: Session,
+    *,
+    journey_key: str,
+    customer_id: str,
+    step: StepSpec,
+    due_at: datetime,
+    now: datetime,
+) -> JourneyStepRun:
+    """Schedule ``step`` for a customer at ``due_at``; idempotent on ``journey:customer:step``.
+
+    Returns the stored run — an existing one unchanged when the step was
+    scheduled before.
+    """
+    values = {
+        "journey_key": journey_key,
+        "customer_id": customer_id,
+        "step_index": step.index,
+        "step_name": step.name,
+        "kind": step.kind,
+        "payload": dict(step.payload),
+        "due_at": due_at,
+        "idempotency_key": step_key(journey_key, customer_id, step.index),
+        "state": STATES.pending,
+        "attempts": 0,
+        "next_attempt_at": due_at,
+        "created_at": now,
+    }
+    return insert_once(session, JourneyStepRun, JourneyStepRun.idempotency_key, values)
+
+
+def _next(run: JourneyStepRun, due_at: datetime) -> tuple[FollowUp, ...]:
+    spec = run.payload.get("next")
+    if spec is None:
+        return ()
+    return (FollowUp(StepSpec.parse(spec), due_at),)
+
+
+def _text(payload: Mapping[str, Any], key: str, *, required: bool = True) -> str:
+    value = payload.get(key, "")
+    if not isinstance(value, str) or (required and not value):
+        raise StepPayloadError(f"a send step needs {key!r} as a non-empty string")
+    return value
+
+
+def send_step(context: StepContext, run: JourneyStepRun) -> StepResult:
+    """Render the message for the customer's contact data and enqueue it in the outbox."""
+    payload = run.payload
+    channel = _text(payload, "channel")
+    contact = payload.get("contact", {})
+    if not isinstance(contact, Mapping):
+        raise StepPayloadError("a send step's 'contact' must be an object")
+    variables = {
+        "contact": dict(contact),
+        "customer_id": run.customer_id,
+        "journey": run.journey_key,
+        "step": run.step_name,
+    }
+    recipient = render(_text(payload, "to"), variables).strip()
+    if not recipient:
+        raise StepPayloadError(f"the recipient of step {run.idempotency_key!r} rendered empty")
+    outbox.enqueue(
+        context.session,
+        channel=channel,
+        recipient=recipient,
+        subject=render(_text(payload, "subject", required=False), variables),
+        body=render(_text(payload, "body"), variables),
+        payload={"journey": run.journey_key, "customer_id": run.customer_id, "step": run.step_name},
+        idempotency_key=message_key(run.journey_key, run.customer_id, run.step_index),
+        now=context.now,
+    )
+    return StepResult("sent", _next(run, run.due_at))
+
+
+def wait_step(context: StepContext, run: JourneyStepRun) -> StepResult:
+    """Schedule the next step ``delay_seconds`` after this step was due."""
+    delay = run.payload.get("delay_seconds")
+    if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:
+        raise StepPayloadError("a wait step needs 'delay_seconds' as a number ≥ 0")
+    return StepResult("waited", _next(run, run.due_at + timedelta(seconds=delay)))
+
+
+def exit_step(context: StepContext, run: JourneyStepRun) -> StepResult:
+    """End the journey for this customer."""
+    return StepResult("exited")
+
+
+HANDLERS: dict[str, StepHandler] = {"send": send_step, "wait": wait_step, "exit": exit_step}
+"""Step kind → handler; more kinds (branch, tag, create task) register with :func:`register_handler`."""
+
+
+def register_handler(kind: str, handler: StepHandler) -> None:
+    """Make ``kind`` runnable; replaces an earlier handler of that kind."""
+    HANDLERS[kind] = handler
+
+
+def run_step(
+    context: StepContext,
+    queue: LeaseQueue[JourneyStepRun],
+    run: JourneyStepRun,
+    handlers: Mapping[str, StepHandler] | None = None,
+) -> bool:
+    """Run one claimed step and schedule its follow-ups, in the caller's transaction.
+
+    Returns False when the lease had been lost (another worker runs the step;
+    the caller rolls back). Raises whatever the handler raises.
+    """
+    table = HANDLERS if handlers is None else handlers
+    handler = table.get(run.kind)
+    if handler is None:
+        raise StepKindUnknownError(f"no handler for journey step kind {run.kind!r}")
+    result = handler(context, run)
+    for follow_up in result.follow_ups:
+        schedule_step(
+            context.session,
+            journey_key=run.journey_key,
+            customer_id=run.customer_id,
+            step=follow_up.step,
+            due_at=follow_up.due_at,
+            now=context.now,
+        )
+    return queue.finish(
+        context.session,
+        run,
+        context.worker_id,
+        finished_at=context.now,
+        finished_by=context.worker_id,
+        outcome=result.outcome,
+        last_error=None,
+    )

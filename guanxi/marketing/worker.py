@@ -1,0 +1,302 @@
+"""``guanxi worker``: claims due journey steps and outbox messages and runs them.
+
+Any number of workers may run against one PostgreSQL app database; each claims
+small batches under a lease (``SELECT … FOR UPDATE SKIP LOCKED``), so no two
+live workers take the same item, and a crashed worker's items come back after
+the lease expires (see :mod:`guanxi.marketing.outbox` for the delivery
+guarantee). On SQLite run one worker.
+
+Each item is committed on its own: a journey step together with everything it
+scheduled, a message together with its delivery record. On SIGTERM or SIGINT the
+worker finishes the item in hand, gives back the leases of the items it had
+claimed but not started, and returns. Logs name items by id and key, never
+message bodies or secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from guanxi.appdb.database import make_engine, session_factory
+from guanxi.config import Settings
+from guanxi.errors import GuanxiError
+from guanxi.marketing import outbox
+from guanxi.marketing.channels import ChannelFactory, ChannelSet
+from guanxi.marketing.errors import is_permanent
+from guanxi.marketing.journey_steps import (
+    HANDLERS,
+    JourneyStepRun,
+    StepContext,
+    StepHandler,
+    run_step,
+    step_queue,
+)
+from guanxi.marketing.leasing import LeaseQueue, W
+
+log = logging.getLogger("guanxi.worker")
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_worker_id() -> str:
+    """``<host>:<pid>`` — unique among the live workers of one database."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class WorkerStats:
+    """What one worker did."""
+
+    steps_done: int = 0
+    steps_failed: int = 0
+    sent: int = 0
+    send_failed: int = 0
+    dead: int = 0
+    released: int = 0
+    lease_lost: int = 0
+
+
+class Worker:
+    """One worker's loop over both queues; see :func:`run_worker`."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        worker_id: str,
+        *,
+        batch: int,
+        stop_event: threading.Event,
+        clock: Clock = system_clock,
+        channels: ChannelSet | None = None,
+        handlers: Mapping[str, StepHandler] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.worker_id = worker_id
+        self.batch = batch
+        self.stop_event = stop_event
+        self.clock = clock
+        self.channels = channels or ChannelSet(settings)
+        self.handlers = {**HANDLERS, **(handlers or {})}
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.outbox_queue = outbox.outbox_queue(settings)
+        self.step_queue = step_queue(settings)
+        self.stats = WorkerStats()
+
+    def run_once(self) -> int:
+        """One pass: a batch of due steps, then a batch of due messages. Returns how many were claimed."""
+        claimed = self.run_steps()
+        if not self.stop_event.is_set():
+            claimed += self.run_outbox()
+        return claimed
+
+    def run_steps(self) -> int:
+        with self.sessions() as session:
+            runs = self.step_queue.claim(session, self.worker_id, self.batch, self.clock())
+            session.commit()
+            for position, run in enumerate(runs):
+                if self.stop_event.is_set() or not self.step_queue.starts_in_time(run, self.clock()):
+                    self._release(session, self.step_queue, runs[position:])
+                    break
+                self._run_step(session, run)
+            return len(runs)
+
+    def _run_step(self, session: Session, run: JourneyStepRun) -> None:
+        now = self.clock()
+        try:
+            held = run_step(StepContext(session, now, self.worker_id), self.step_queue, run, self.handlers)
+        except Exception as err:
+            session.rollback()
+            code = err.code if isinstance(err, GuanxiError) else type(err).__name__
+            state = self.step_queue.fail(
+                session,
+                run,
+                self.worker_id,
+                now=now,
+                error=str(err),
+                permanent=is_permanent(err),
+                rng=self.rng,
+            )
+            session.commit()
+            self.stats.steps_failed += 1
+            self.stats.dead += state == self.step_queue.states.dead
+            log.warning("step %s failed (%s), now %s", run.idempotency_key, code, state or "taken over")
+            return
+        if not held:
+            session.rollback()
+            self.stats.lease_lost += 1
+            log.warning(
+                "step %s was taken over by another worker; its effects were rolled back", run.idempotency_key
+            )
+            return
+        session.commit()
+        self.stats.steps_done += 1
+        log.debug("step %s %s", run.idempotency_key, run.outcome)
+
+    def run_outbox(self) -> int:
+        with self.sessions() as session:
+            messages = outbox.claim(session, self.outbox_queue, self.worker_id, self.batch, self.clock())
+            session.commit()
+            for position, message in enumerate(messages):
+                if self.stop_event.is_set() or not self.outbox_queue.starts_in_time(message, self.clock()):
+                    self._release(session, self.outbox_queue, messages[position:])
+                    break
+                self._deliver(session, message)
+            return len(messages)
+
+    def _deliver(self, session: Session, message: outbox.OutboxMessage) -> None:
+        started = time.monotonic()
+        try:
+            provider_id = self.channels.get(message.channel).send(message.envelope())
+        except Exception as err:
+            elapsed = int((time.monotonic() - started) * 1000)
+            code = err.code if isinstance(err, GuanxiError) else type(err).__name__
+            text = err.message if isinstance(err, GuanxiError) else str(err)
+            state = outbox.fail(
+                session,
+                self.outbox_queue,
+                message,
+                self.worker_id,
+                now=self.clock(),
+                error=text,
+                error_code=code,
+                permanent=is_permanent(err),
+                rng=self.rng,
+                duration_ms=elapsed,
+            )
+            session.commit()
+            self.stats.send_failed += 1
+            self.stats.dead += state == self.outbox_queue.states.dead
+            log.warning(
+                "message %s (%s) to channel %s failed (%s), now %s",
+                message.id,
+                message.idempotency_key,
+                message.channel,
+                code,
+                state or "taken over",
+            )
+            return
+        elapsed = int((time.monotonic() - started) * 1000)
+        held = outbox.complete(
+            session,
+            self.outbox_queue,
+            message,
+            self.worker_id,
+            now=self.clock(),
+            provider_message_id=provider_id,
+            duration_ms=elapsed,
+        )
+        session.commit()
+        if held:
+            self.stats.sent += 1
+        else:
+            self.stats.lease_lost += 1
+            log.warning("message %s was sent after its lease had been taken over", message.idempotency_key)
+
+    def _release(self, session: Session, queue: LeaseQueue[W], items: list[W]) -> None:
+        released = queue.release(session, items, self.worker_id)
+        session.commit()
+        self.stats.released += released
+        reason = "stopping" if self.stop_event.is_set() else "lease half gone"
+        log.info("%s: gave back %d unstarted item(s)", reason, released)
+
+
+@contextmanager
+def _signals_set(stop_event: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop_event`` while the block runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: finishing the current item", signal.Signals(signum).name)
+        stop_event.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_worker(
+    settings: Settings,
+    worker_id: str | None = None,
+    once: bool = False,
+    poll_seconds: float | None = None,
+    batch: int | None = None,
+    stop_event: threading.Event | None = None,
+    *,
+    clock: Clock = system_clock,
+    channel_factories: dict[str, ChannelFactory] | None = None,
+    handlers: Mapping[str, StepHandler] | None = None,
+    rng: random.Random | None = None,
+) -> WorkerStats:
+    """Run the worker loop until stopped (or, with ``once``, until nothing is due).
+
+    ``handlers`` adds step kinds to (or replaces kinds of) the built-in
+    :data:`~guanxi.marketing.journey_steps.HANDLERS`. ``poll_seconds`` is the idle wait when nothing was due (default
+    ``worker_poll_seconds``); ``batch`` the number of items claimed at a time per
+    queue (default ``worker_batch``). ``stop_event`` (set by SIGTERM/SIGINT when
+    running in the main thread) ends the loop after the current item; unstarted
+    claims are released. A lost database connection is logged and retried after
+    ``poll_seconds``. Returns what was done.
+    """
+    event = stop_event or threading.Event()
+    identity = worker_id or default_worker_id()
+    idle = settings.worker_poll_seconds if poll_seconds is None else poll_seconds
+    engine = make_engine(settings)
+    channels = ChannelSet(settings, channel_factories)
+    worker = Worker(
+        session_factory(engine),
+        settings,
+        identity,
+        batch=batch or settings.worker_batch,
+        stop_event=event,
+        clock=clock,
+        channels=channels,
+        handlers=handlers,
+        rng=rng,
+    )
+    log.info("worker %s started (batch %d, poll %.1fs)", identity, worker.batch, idle)
+    try:
+        with _signals_set(event):
+            while not event.is_set():
+                try:
+                    claimed = worker.run_once()
+                except OperationalError as err:
+                    if once:
+                        raise
+                    log.error(
+                        "app database unavailable (%s); retrying in %.1fs", type(err.orig).__name__, idle
+                    )
+                    claimed = 0
+                if claimed == 0:
+                    if once:
+                        break
+                    event.wait(idle)
+    finally:
+        channels.close()
+        engine.dispose()
+    log.info("worker %s stopped: %s", identity, worker.stats)
+    return worker.stats

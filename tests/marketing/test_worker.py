@@ -1,0 +1,218 @@
+"""The worker loop: graceful stop, signals, and the ``guanxi worker`` / ``guanxi outbox`` commands."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from guanxi.appdb.database import session_factory
+from guanxi.cli.main import app
+from guanxi.config import Settings
+from guanxi.marketing import outbox
+from guanxi.marketing.channels import Channel, Envelope
+from guanxi.marketing.outbox import OutboxMessage
+from guanxi.marketing.worker import run_worker
+from tests.marketing.processes import WorkerProcess, wait_for, worker_env
+from tests.marketing.receiver import WebhookReceiver
+
+
+def fill(engine: Engine, count: int, now: datetime, channel: str = "webhook") -> None:
+    with session_factory(engine)() as session:
+        for n in range(count):
+            outbox.enqueue(session, channel=channel, recipient=f"c{n}", idempotency_key=f"k{n:03d}", now=now)
+        session.commit()
+
+
+def states(engine: Engine) -> dict[str, str]:
+    with Session(engine) as session:
+        return {m.idempotency_key: m.state for m in session.scalars(select(OutboxMessage))}
+
+
+class StoppingChannel:
+    """Records sends and asks the worker to stop during the first one."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.sent: list[str] = []
+
+    def send(self, message: Envelope) -> str:
+        self.sent.append(message.idempotency_key)
+        self.stop.set()
+        return f"p-{len(self.sent)}"
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_stop_finishes_the_current_message_and_releases_the_rest(
+    app_settings: Settings, app_engine: Engine, now: datetime
+) -> None:
+    fill(app_engine, 5, now, channel="fake")
+    stop = threading.Event()
+    channel = StoppingChannel(stop)
+
+    def factory(_: Settings) -> Channel:
+        return channel
+
+    stats = run_worker(
+        app_settings, "w", batch=5, stop_event=stop, clock=lambda: now, channel_factories={"fake": factory}
+    )
+
+    assert channel.sent == ["k000"]
+    assert (stats.sent, stats.released) == (1, 4)
+    assert states(app_engine) == {
+        "k000": "sent",
+        "k001": "pending",
+        "k002": "pending",
+        "k003": "pending",
+        "k004": "pending",
+    }
+    with Session(app_engine) as session:
+        assert all(
+            m.attempts == 0 and m.lease_owner is None
+            for m in session.scalars(select(OutboxMessage))
+            if m.state == "pending"
+        )
+
+
+def test_sigterm_lets_the_worker_process_finish_its_send_and_exit(
+    delivery_settings: Settings, app_engine: Engine, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    receiver.gate.clear()
+    fill(app_engine, 5, datetime.now(UTC))
+    worker = WorkerProcess("graceful", worker_env(delivery_settings), tmp_path, "--batch", "5")
+    try:
+        assert receiver.arrived.wait(60), "the worker never sent"
+        worker.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: "received SIGTERM" in worker.log.read_text(), 30, "the worker to see SIGTERM")
+        receiver.gate.set()
+        assert worker.stop() == 0
+    finally:
+        if worker.process.poll() is None:
+            worker.kill()
+    assert receiver.keys() == ["k000"]
+    assert states(app_engine) == {
+        "k000": "sent",
+        "k001": "pending",
+        "k002": "pending",
+        "k003": "pending",
+        "k004": "pending",
+    }
+    log = worker.log.read_text()
+    assert "gave back 4 unstarted item(s)" in log
+    assert "whsec" not in log
+    assert "您" not in log
+
+
+def test_worker_once_sends_everything_due_and_outbox_commands_report_it(
+    delivery_settings: Settings,
+    app_engine: Engine,
+    receiver: WebhookReceiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in worker_env(delivery_settings).items():
+        if key.startswith("GUANXI_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    now = datetime.now(UTC)
+    fill(app_engine, 3, now)
+    with session_factory(app_engine)() as session:
+        outbox.enqueue(session, channel="pigeon", recipient="x", idempotency_key="bad", now=now)
+        session.commit()
+    runner = CliRunner()
+
+    ran = runner.invoke(app, ["worker", "--id", "cli", "--once", "--batch", "2"])
+    assert ran.exit_code == 0, ran.output
+    assert "worker cli: 3 sent" in ran.output
+    assert "1 dead" in ran.output
+
+    status = runner.invoke(app, ["outbox", "status"])
+    assert status.exit_code == 0, status.output
+    lines = {line.split("│")[1].strip(): line for line in status.output.splitlines() if "│" in line}
+    assert [cell.strip() for cell in lines["webhook"].split("│")[1:-1]] == [
+        "webhook",
+        "0",
+        "0",
+        "3",
+        "0",
+        "0",
+        "3",
+    ]
+    assert [cell.strip() for cell in lines["pigeon"].split("│")[1:-1]] == [
+        "pigeon",
+        "0",
+        "0",
+        "0",
+        "0",
+        "1",
+        "1",
+    ]
+
+    revived = runner.invoke(app, ["outbox", "retry-dead"])
+    assert revived.exit_code == 0, revived.output
+    assert "1 dead message(s) are pending again" in revived.output
+    assert states(app_engine)["bad"] == "pending"
+    assert receiver.keys() == ["k000", "k001", "k002"]
+
+
+def test_the_worker_refuses_an_unmigrated_database(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GUANXI_APP_DB_URL", f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["worker", "--once"])
+    assert result.exit_code == 2
+    assert "guanxi init" in result.output
+
+
+class SlowChannel:
+    """Each send takes 70 s of the injected clock."""
+
+    def __init__(self, clock: list[datetime]) -> None:
+        self.clock = clock
+        self.sent: list[str] = []
+
+    def send(self, message: Envelope) -> str:
+        self.sent.append(message.idempotency_key)
+        self.clock[0] += timedelta(seconds=70)
+        return "p"
+
+    def close(self) -> None:
+        pass
+
+
+def test_items_behind_a_slow_send_are_released_before_their_lease_runs_low(
+    app_settings: Settings, app_engine: Engine, now: datetime
+) -> None:
+    local = app_settings.model_copy(update={"outbox_lease_seconds": 120.0})
+    fill(app_engine, 3, now, channel="slow")
+    clock = [now]
+    channel = SlowChannel(clock)
+
+    def factory(_: Settings) -> Channel:
+        return channel
+
+    stats = run_worker(
+        local, "w", batch=3, once=True, clock=lambda: clock[0], channel_factories={"slow": factory}
+    )
+
+    # claim at t+0 (leases to t+120), k000 takes until t+70: under half the lease left, k001 and k002 go back;
+    # claim at t+70 (to t+190), k001 until t+140: k002 goes back; claim at t+140, k002 is sent.
+    # Released claims are not counted as attempts.
+    assert channel.sent == ["k000", "k001", "k002"]
+    assert stats.released == 3
+    assert stats.sent == 3
+    with Session(app_engine) as session:
+        assert {m.idempotency_key: m.attempts for m in session.scalars(select(OutboxMessage))} == {
+            "k000": 1,
+            "k001": 1,
+            "k002": 1,
+        }
