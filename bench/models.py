@@ -11,17 +11,24 @@ same process, on the same file:
   materialised the same way;
 * ``pandas_rfm`` — the same RFM in pandas on a DataFrame already in memory
   (load time printed separately);
-* ``run_models`` — every model, written to the output tables.
+* ``run_models`` — every model, written to the output tables;
+* incremental — when ``run_models`` takes ``incremental``: 1 % more orders (existing and new
+  customers), an ``incremental=True`` run against a full run, each from a copy of the same state.
+
+Generation and the pandas baseline run in their own processes (peak RSS of each is its own).
 
 Goals: ``run_models`` within 3× ``sql_rfm``; ``ibis_rfm`` within 1.5×. The Ibis and SQL
 tables are compared row by row, so a fast wrong answer cannot pass.
 
-    .venv/bin/python bench/models.py --orders 1000000
+    .venv/bin/python bench/models.py --orders 1000000 [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,18 +36,22 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import figures
 import numpy as np
 import pandas as pd
+from process import call_isolated, self_peak_rss_mib
 
-from guanxi.config import get_settings
-from guanxi.models import inputs
+from guanxi.config import Settings, get_settings
+from guanxi.models import inputs, run_models
 from guanxi.models.config import ModelsConfig
 from guanxi.models.outputs import OUTPUT_TABLES
 from guanxi.models.rfm import CLASSES, rfm_scores
-from guanxi.models.run import run_models
 from guanxi.warehouse import connect, raw_duckdb
 
 AS_OF = date(2024, 12, 31)
+INCREMENT_DAY = date(2025, 1, 1)
+"""The 1 % appended orders are paid on this day; the incremental and full runs are as of it."""
 CATEGORIES = ["母婴", "数码", "美妆", "服饰", "食品", "家居", "运动", "图书"]
 PROVINCES = ["广东", "浙江", "江苏", "北京", "上海", "四川", "山东", "湖北"]
 CHANNELS = ["app", "web", "mini_program", "store"]
@@ -120,6 +131,8 @@ def generate(con: Any, orders: int, customers: int) -> None:
         )
         """
     )
+    for table in ("raw_orders", "raw_order_items"):  # stamped as the importer stamps what it loads
+        con.execute(f"UPDATE {table} SET ingested_at = TIMESTAMP '2024-12-31 23:00:00'")
     con.execute(
         f"""
         INSERT INTO raw_events (source, event_id, source_customer_id, type, event, occurred_at)
@@ -276,14 +289,247 @@ def pandas_rfm(frame: pd.DataFrame) -> pd.DataFrame:
     return per
 
 
+def generate_file(database: str, orders: int, customers: int) -> dict[str, Any]:
+    """Create the bench tables in ``database`` and fill them (run in its own process by :func:`measure`)."""
+    settings = _settings(Path(database).parent, Path(database))
+    con = connect(settings)
+    started = time.perf_counter()
+    generate(raw_duckdb(con), orders, customers)
+    seconds = time.perf_counter() - started
+    con.disconnect()
+    return {"seconds": seconds}
+
+
+def pandas_baseline(database: str) -> dict[str, Any]:
+    """Load the orders from ``database`` (read-only) into pandas and compute RFM there; both timed."""
+    raw = duckdb.connect(database, read_only=True)
+    started = time.perf_counter()
+    frame = load_for_pandas(raw)
+    loaded = time.perf_counter()
+    per = pandas_rfm(frame)
+    done = time.perf_counter()
+    raw.close()
+    return {"load_seconds": loaded - started, "rfm_seconds": done - loaded, "customers": len(per)}
+
+
 def timed(label: str, fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
     best, result = float("inf"), None
     for _ in range(repeat):
         started = time.perf_counter()
         result = fn()
         best = min(best, time.perf_counter() - started)
-    print(f"  {label:<28} {best:8.2f} s")
+    print(f"  {label:<28} {best:8.2f} s", flush=True)
     return best, result
+
+
+def _settings(folder: Path, database: Path) -> Settings:
+    return get_settings(
+        env="test",
+        data_dir=folder,
+        warehouse_url=f"duckdb://{database}",
+        models_config=folder / "absent-models.yaml",
+        progress=False,
+    )
+
+
+def append_orders(raw: Any, customers: int, share: float = 0.01) -> int:
+    """Append ``share`` × the orders, paid on ``INCREMENT_DAY``: half by existing customers, half by new ones.
+
+    New customers get their ``customers`` and ``identity_map`` rows. Returns the orders added.
+    """
+    row = raw.sql("SELECT count(*) FROM raw_orders").fetchone()
+    added = max(int(row[0] * share), 2)
+    newcomers = max(added // 4, 1)
+    raw.execute(
+        f"""
+        INSERT INTO customers (customer_id, province, sources, record_count)
+        SELECT {customers} + i, '广东', 'shop', 1 FROM range(1, {newcomers} + 1) t(i)
+        """
+    )
+    raw.execute(
+        f"""
+        INSERT INTO identity_map
+        SELECT 'shop', 'c' || ({customers} + i), {customers} + i, TIMESTAMP '{INCREMENT_DAY} 00:00:00'
+        FROM range(1, {newcomers} + 1) t(i)
+        """
+    )
+    raw.execute(
+        f"""
+        INSERT INTO raw_orders (source, order_id, source_customer_id, status, created_at, paid_at, delivered_at,
+                                total_amount, paid_amount, discount_amount, refund_amount, currency, channel)
+        SELECT 'shop', 'n' || i, 'c' || customer, 'paid', paid_time, paid_time + INTERVAL 2 MINUTE, NULL,
+               amount, amount, 0, NULL, 'CNY', 'app'
+        FROM (
+            SELECT i,
+                   CASE WHEN i % 2 = 0 THEN 1 + (i * 7919) % {customers}
+                        ELSE {customers} + 1 + i % {newcomers} END AS customer,
+                   TIMESTAMP '{INCREMENT_DAY} 08:00:00' + to_seconds(i % 36000) AS paid_time,
+                   (20 + (i * 104729) % 900)::DECIMAL(18, 2) AS amount
+            FROM range({added}) t(i)
+        )
+        """
+    )
+    raw.execute(
+        f"""
+        INSERT INTO raw_order_items (source, order_id, item_key, category, brand, quantity, price, amount)
+        SELECT 'shop', 'n' || i, '0', ({_list(CATEGORIES)})[1 + i % {len(CATEGORIES)}], 'brand' || (i % 20),
+               1, (20 + (i * 104729) % 900)::DECIMAL(18, 2), (20 + (i * 104729) % 900)::DECIMAL(18, 2)
+        FROM range({added}) t(i)
+        """
+    )
+    # Stamped as the importer stamps what it loads, later than the generated history.
+    for table in ("raw_orders", "raw_order_items"):
+        raw.execute(
+            f"UPDATE {table} SET ingested_at = TIMESTAMP '{INCREMENT_DAY} 23:00:00' WHERE ingested_at IS NULL"
+        )
+    raw.execute("CHECKPOINT")
+    return added
+
+
+def incremental_figure(folder: Path, database: Path, customers: int) -> dict[str, Any]:
+    """Incremental vs full run after 1 % new orders, each from a copy of the same warehouse state.
+
+    Expects a full run already stored in ``database``. Unavailable (no numbers) when
+    ``run_models`` has no ``incremental`` parameter.
+    """
+    figure = "models after +1 % orders: incremental vs full"
+    if "incremental" not in inspect.signature(run_models).parameters:
+        return figures.unavailable(figure, "run_models has no incremental parameter in this version")
+    settings = _settings(folder, database)
+    con = connect(settings)
+    added = append_orders(raw_duckdb(con), customers)
+    con.disconnect()
+    copy = folder / "bench-full.duckdb"
+    shutil.copyfile(database, copy)
+    con = connect(settings)
+    try:
+        incremental_seconds, report = timed(
+            "run_models incremental=True",
+            lambda: run_models(con, settings, as_of=INCREMENT_DAY, config=ModelsConfig(), incremental=True),
+        )
+    except Exception as err:  # the figure is reported as failed, the other figures still count
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        return figures.unavailable(figure, f"incremental run failed: {type(err).__name__}: {first_line}")
+    finally:
+        con.disconnect()
+    full_settings = _settings(folder, copy)
+    con = connect(full_settings)
+    full_seconds, _ = timed(
+        "run_models full (same data)",
+        lambda: run_models(con, full_settings, as_of=INCREMENT_DAY, config=ModelsConfig()),
+    )
+    con.disconnect()
+    copy.unlink()
+    fell_back = getattr(report, "incremental", True) is False
+    return figures.timed(
+        figure,
+        guanxi_seconds=incremental_seconds,
+        baseline="guanxi full run",
+        baseline_seconds=full_seconds,
+        note=f"{added:,} orders appended" + ("; the run fell back to a full rebuild" if fell_back else ""),
+    )
+
+
+def measure(orders: float, customers: float | None = None, folder: Path | None = None) -> dict[str, Any]:
+    """Every models figure at ``orders``; generation and the pandas baseline run in their own processes."""
+    n = int(orders)
+    buyers = int(customers or max(n // 8, 10))
+    with tempfile.TemporaryDirectory(prefix="guanxi-bench-") as tmp:
+        where = folder or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        return _measure(n, buyers, where)
+
+
+def _measure(orders: int, customers: int, folder: Path) -> dict[str, Any]:
+    database = folder / "bench.duckdb"
+    database.unlink(missing_ok=True)
+    print(f"guanxi models benchmark: {orders:,} orders, {customers:,} customers, DuckDB file in {folder}")
+    generated = call_isolated(
+        "models:generate_file", database=str(database), orders=orders, customers=customers
+    )
+    print(f"  {'generate (vectorised SQL)':<28} {generated.result['seconds']:8.2f} s", flush=True)
+    baseline = call_isolated("models:pandas_baseline", database=str(database))
+    load_seconds, pandas_seconds = baseline.result["load_seconds"], baseline.result["rfm_seconds"]
+    print(f"  {'pandas: load orders':<28} {load_seconds:8.2f} s", flush=True)
+    print(f"  {'pandas RFM (in memory)':<28} {pandas_seconds:8.2f} s", flush=True)
+
+    settings = _settings(folder, database)
+    con = connect(settings)
+    raw = raw_duckdb(con)
+    for spec in OUTPUT_TABLES:  # every run below starts from an empty model state (first-run cost)
+        con.drop_table(spec.name, force=True)
+    sql_seconds, _ = timed("hand-written SQL RFM ×2", lambda: sql_rfm(raw), repeat=2)
+    ibis_seconds, _ = timed("guanxi Ibis RFM ×2", lambda: ibis_rfm(con), repeat=2)
+    rfm_peak = self_peak_rss_mib()
+    run_seconds, report = timed(
+        "run_models (all models)", lambda: run_models(con, settings, as_of=AS_OF, config=ModelsConfig())
+    )
+    run_peak = self_peak_rss_mib()
+    mismatches = raw.sql(
+        """
+        SELECT count(*) FROM bench_rfm_sql s FULL JOIN bench_rfm_ibis i USING (customer_id)
+        WHERE s.customer_id IS NULL OR i.customer_id IS NULL OR s.r <> i.r_score OR s.f <> i.f_score
+           OR s.m <> i.m_score OR s.segment <> i.rfm_segment OR s.class <> i.rfm_class
+           OR s.monetary <> i.rfm_monetary OR s.recency <> i.rfm_recency_days
+        """
+    ).fetchone()[0]
+    scored = raw.sql("SELECT count(*) FROM bench_rfm_sql").fetchone()[0]
+    con.disconnect()
+    incremental = incremental_figure(folder, database, customers)
+    if incremental["kind"] == "unavailable" and "failed" in incremental["note"]:
+        report.warnings.append(incremental["note"])
+    slowest = sorted(report.timings.items(), key=lambda kv: (-kv[1], kv[0]))[:8]
+    return {
+        "benchmark": "models",
+        "sizes": {"orders": orders, "customers": customers},
+        "figures": [
+            figures.timed(
+                "RFM: Ibis vs hand-written SQL",
+                guanxi_seconds=ibis_seconds,
+                baseline="DuckDB SQL RFM",
+                baseline_seconds=sql_seconds,
+                goal_ratio=1.5,
+                guanxi_peak_rss_mib=rfm_peak,
+                note="best of 2 each",
+            ),
+            figures.value(
+                "RFM tables agree row for row",
+                value=f"{scored - mismatches:,} of {scored:,}",
+                goal="0 mismatches",
+                met=mismatches == 0,
+                baseline="DuckDB SQL RFM",
+            ),
+            figures.timed(
+                "RFM: Ibis vs pandas (incl. load)",
+                guanxi_seconds=ibis_seconds,
+                baseline="pandas RFM",
+                baseline_seconds=load_seconds + pandas_seconds,
+                guanxi_peak_rss_mib=rfm_peak,
+                baseline_peak_rss_mib=baseline.peak_rss_mib,
+                note=f"pandas: load {load_seconds:.2f} s + RFM {pandas_seconds:.2f} s",
+            ),
+            figures.timed(
+                "all models vs SQL RFM",
+                guanxi_seconds=run_seconds,
+                baseline="DuckDB SQL RFM",
+                baseline_seconds=sql_seconds,
+                goal_ratio=3.0,
+                guanxi_peak_rss_mib=run_peak,
+            ),
+            incremental,
+        ],
+        "details": {
+            "generate_seconds": round(generated.result["seconds"], 3),
+            "generate_peak_rss_mib": generated.peak_rss_mib,
+            "pandas_load_seconds": round(load_seconds, 3),
+            "pandas_rfm_seconds": round(pandas_seconds, 3),
+            "run_models_seconds_reported": report.seconds,
+            "slowest_steps": [[name, seconds] for name, seconds in slowest],
+            "clv": report.clv,
+            "customers_scored": report.customers,
+        },
+        "warnings": list(report.warnings),
+    }
 
 
 def main() -> None:
@@ -297,68 +543,30 @@ def main() -> None:
     parser.add_argument(
         "--dir", type=Path, default=None, help="folder for the DuckDB file (default: a temp dir)"
     )
-    parser.add_argument(
-        "--reuse", action="store_true", help="keep the orders already generated in --dir (same --orders)"
-    )
+    parser.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
     args = parser.parse_args()
-    orders = int(args.orders)
-    customers = int(args.customers or max(orders // 8, 10))
-    folder = args.dir or Path(tempfile.mkdtemp(prefix="guanxi-bench-"))
-    settings = get_settings(
-        env="test",
-        data_dir=folder,
-        warehouse_url=f"duckdb://{folder / 'bench.duckdb'}",
-        models_config=folder / "absent-models.yaml",
-        progress=False,
-    )
-    con = connect(settings)
-    raw = raw_duckdb(con)
-    print(f"guanxi models benchmark: {orders:,} orders, {customers:,} customers, DuckDB file in {folder}")
-    existing = raw.sql("SELECT count(*) FROM raw_orders").fetchone()[0]
-    if args.reuse and existing == orders:
-        print(f"  reusing the {existing:,} orders already in {folder}")
-    else:
-        timed("generate (vectorised SQL)", lambda: generate(raw, orders, customers))
-
-    for spec in OUTPUT_TABLES:  # every run below starts from an empty model state (first-run cost)
-        con.drop_table(spec.name, force=True)
-    print("timings (best of 2 where marked ×2):")
-    sql_seconds, _ = timed("hand-written SQL RFM ×2", lambda: sql_rfm(raw), repeat=2)
-    ibis_seconds, _ = timed("guanxi Ibis RFM ×2", lambda: ibis_rfm(con), repeat=2)
-    load_seconds, frame = timed("pandas: load orders", lambda: load_for_pandas(raw))
-    pandas_seconds, _ = timed("pandas RFM (in memory)", lambda: pandas_rfm(frame))
-    run_seconds, report = timed(
-        "run_models (all models)", lambda: run_models(con, settings, as_of=AS_OF, config=ModelsConfig())
-    )
-
-    mismatches = raw.sql(
-        """
-        SELECT count(*) FROM bench_rfm_sql s FULL JOIN bench_rfm_ibis i USING (customer_id)
-        WHERE s.customer_id IS NULL OR i.customer_id IS NULL OR s.r <> i.r_score OR s.f <> i.f_score
-           OR s.m <> i.m_score OR s.segment <> i.rfm_segment OR s.class <> i.rfm_class
-           OR s.monetary <> i.rfm_monetary OR s.recency <> i.rfm_recency_days
-        """
-    ).fetchone()[0]
-    scored = raw.sql("SELECT count(*) FROM bench_rfm_sql").fetchone()[0]
-    print(
-        f"RFM tables agree: {scored - mismatches:,} of {scored:,} customers identical (mismatches: {mismatches})"
-    )
-    print("ratios against the hand-written SQL RFM query:")
-    print(f"  Ibis RFM / SQL RFM           {ibis_seconds / sql_seconds:6.2f}×   (goal ≤ 1.5×)")
-    print(f"  all models / SQL RFM         {run_seconds / sql_seconds:6.2f}×   (goal ≤ 3×)")
-    print(
-        f"  pandas RFM / SQL RFM         {pandas_seconds / sql_seconds:6.2f}×   (+ {load_seconds:.2f} s to load)"
-    )
-    slowest = sorted(report.timings.items(), key=lambda kv: -kv[1])[:8]
-    print("slowest steps of the run: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in slowest))
-    if report.clv:
+    result = measure(args.orders, args.customers, args.dir)
+    print("ratios:")
+    for fig in result["figures"]:
+        if fig["kind"] == "timed":
+            ratio = fig["guanxi_seconds"] / fig["baseline_seconds"]
+            goal = f"(goal ≤ {fig['goal_ratio']}×)" if fig["goal_ratio"] else ""
+            print(f"  {fig['figure']:<44} {ratio:6.2f}×  {goal} {fig['note'] or ''}")
+        elif fig["kind"] == "value":
+            print(f"  {fig['figure']:<44} {fig['value']}  (goal: {fig['goal']})")
+        else:
+            print(f"  {fig['figure']:<44} not available: {fig['note']}")
+    d = result["details"]
+    print("slowest steps of the run: " + ", ".join(f"{name} {sec:.2f}s" for name, sec in d["slowest_steps"]))
+    if d["clv"]:
         print(
             "CLV fit: r={r:.3f} alpha={alpha:.3f} a={a:.3f} b={b:.3f}; {distinct_summaries:,.0f} distinct summaries".format(
-                **report.clv
+                **d["clv"]
             )
         )
-    print(f"warnings: {report.warnings or 'none'}; finished {datetime.now():%H:%M:%S}")
-    con.disconnect()
+    print(f"warnings: {result['warnings'] or 'none'}; finished {datetime.now():%H:%M:%S}")
+    if args.json:
+        args.json.write_text(json.dumps(result, ensure_ascii=False, default=str))
 
 
 if __name__ == "__main__":
