@@ -4,10 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO_ORDERS ?= 20000
+ORDERS ?= 1e6
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test lint typecheck unit test-postgres browser bench clean
+.PHONY: install demo test lint typecheck unit test-postgres test-spark browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +25,8 @@ demo: install
 	$(BIN)/guanxi demo --orders $(DEMO_ORDERS)
 	$(BIN)/guanxi resolve
 	$(BIN)/guanxi models run
+	$(BIN)/guanxi segments examples --install
+	$(BIN)/guanxi segments refresh
 	$(BIN)/guanxi quality > /dev/null
 	$(BIN)/guanxi serve --host $(HOST) --port $(PORT)
 
@@ -39,13 +42,20 @@ typecheck: install
 unit: install browser
 	env -u GUANXI_TEST_POSTGRES $(BIN)/pytest -q
 
-# Runs the app-DB and web suites, and the warehouse tests marked `postgres`, against PostgreSQL
+# Runs the app-DB suites (web, outbox and workers, segment definitions), and the warehouse tests
+# marked `postgres` (identity, models, the backend suite), against PostgreSQL
 # when GUANXI_TEST_POSTGRES names one.
 test-postgres: install
 	@if [ -n "$$GUANXI_TEST_POSTGRES" ]; then \
-		$(BIN)/pytest -q -m "not browser" tests/appdb tests/web && \
-		$(BIN)/pytest -q -m postgres tests/models tests/identity; \
+		$(BIN)/pytest -q -m "not browser" tests/appdb tests/web tests/marketing tests/segments && \
+		$(BIN)/pytest -q -m postgres tests/models tests/identity tests/backends; \
 	else echo "GUANXI_TEST_POSTGRES not set: PostgreSQL app-DB variant not run"; fi
+
+# The warehouse tests marked `spark` on a local SparkSession (pyspark from the `spark` extra, Java 17).
+# Not part of `make test`: a SparkSession takes a while to start.
+test-spark: install
+	$(BIN)/python -m pip install -q -e '.[dev,spark]'
+	$(BIN)/pytest -q -m spark tests
 
 # Debian's chromium for the browser tests (installed when missing and we may install packages).
 browser:
@@ -54,8 +64,17 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 		else echo "chromium missing and cannot be installed here: browser tests will skip"; fi; }
 
-bench: install
-	$(BIN)/python bench/ingest.py --orders $${ORDERS:-1000000}
+# Benchmark-only packages (the `bench` extra: lifetimes, recordlinkage), installed once per pyproject.
+BENCH_STAMP := $(VENV)/.bench-$(shell cksum pyproject.toml | cut -d' ' -f1)
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	rm -f $(VENV)/.bench-*
+	touch $(BENCH_STAMP)
+
+## make bench [ORDERS=1e6|1e7|5e7] [ONLY=models,clv]: every benchmark and its baselines at that size,
+## one table of ratios, bench/results.json
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py --orders $(ORDERS) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

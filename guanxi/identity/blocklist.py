@@ -19,6 +19,7 @@ from guanxi.errors import NotFoundError
 from guanxi.identity.clock import wall_clock
 from guanxi.identity.errors import IdentityInputError
 from guanxi.identity.keys import normalize_identifier
+from guanxi.identity.portable import replace_table
 from guanxi.identity.rules import IdentityRules
 from guanxi.identity.schema import BLOCKLIST, ensure_identity_tables
 
@@ -97,5 +98,5 @@ def block_remove(
     if not matches:
         raise NotFoundError(f"{kind} {canonical} is not on the block list (see `guanxi identity block list`)")
     keep = table.filter(~((table.kind == kind) & (table.value == canonical)))
-    con.create_table(BLOCKLIST.name, keep, overwrite=True)
+    replace_table(con, BLOCKLIST.name, keep)
     return BlockEntry(**matches[0])

@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from guanxi.identity.errors import IdentityInputError
-from guanxi.identity.portable import within, without
+from guanxi.identity.portable import replace_table, within, without
 from guanxi.identity.rules import IdentityRules
 from guanxi.identity.schema import DETACHED, LINKS, ensure_identity_tables
 
@@ -56,8 +56,10 @@ def link_edges(links: ir.Table, nodes: ir.Table, detached: ir.Table) -> ir.Table
 
 
 def _next_link_id(con: BaseBackend) -> int:
-    value = con.table(LINKS.name).link_id.max().execute()
-    return 1 if value is None else int(value) + 1
+    """One above the largest link id (1 for no links). The empty case is settled in the query:
+    a NULL scalar comes back as None from DuckDB and PostgreSQL but as NaN from Spark."""
+    largest = ibis.coalesce(con.table(LINKS.name).link_id.max(), 0)
+    return int(largest.execute()) + 1
 
 
 def _insert(con: BaseBackend, rows: list[dict[str, Any]]) -> None:
@@ -125,7 +127,7 @@ def replace_probabilistic(con: BaseBackend, pairs: ir.Table, rules: IdentityRule
         decided_at=ibis.ifelse(status == "linked", stamp, ibis.null("timestamp")),
     )
     result = ibis.union(decided.select(*LINKS.columns).cast(LINKS.schema), rows.cast(LINKS.schema))
-    con.create_table(LINKS.name, result, overwrite=True)
+    replace_table(con, LINKS.name, result)
 
 
 def record_decisions(con: BaseBackend, decisions: Mapping[int, bool], *, actor: str, now: datetime) -> None:
@@ -150,7 +152,7 @@ def record_decisions(con: BaseBackend, decisions: Mapping[int, bool], *, actor: 
         actor=ibis.ifelse(target, actor, links.actor),
         decided_at=ibis.ifelse(target, ibis.literal(now, type="timestamp"), links.decided_at),
     )
-    con.create_table(LINKS.name, updated.select(*LINKS.columns).cast(LINKS.schema), overwrite=True)
+    replace_table(con, LINKS.name, updated.select(*LINKS.columns).cast(LINKS.schema))
 
 
 def unlink_record(con: BaseBackend, record: Record, *, actor: str, now: datetime) -> int:
@@ -169,7 +171,7 @@ def unlink_record(con: BaseBackend, record: Record, *, actor: str, now: datetime
             actor=ibis.ifelse(target, actor, links.actor),
             decided_at=ibis.ifelse(target, ibis.literal(now, type="timestamp"), links.decided_at),
         )
-        con.create_table(LINKS.name, updated.select(*LINKS.columns).cast(LINKS.schema), overwrite=True)
+        replace_table(con, LINKS.name, updated.select(*LINKS.columns).cast(LINKS.schema))
     return count
 
 

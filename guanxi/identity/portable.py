@@ -6,12 +6,18 @@
 * :func:`without` / :func:`within` — anti- and semi-joins inside larger statements can come out as
   ``LEFT ANTI JOIN`` / ``LEFT SEMI JOIN`` on PostgreSQL, which it does not know; joins on the
   distinct keys are understood by every engine.
+* :func:`~guanxi.portable.rename_table` and :func:`~guanxi.portable.replace_table` live in
+  :mod:`guanxi.portable` (every warehouse area uses them) and are re-exported here.
 """
 
 from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+
+from guanxi.portable import rename_table, replace_table
+
+__all__ = ["rename_table", "replace_table", "unpivot", "within", "without"]
 
 
 def unpivot(

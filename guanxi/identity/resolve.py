@@ -16,9 +16,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
-from ibis.backends.sql.compilers.base import AlterTable, RenameTable
 
 from guanxi.config import Settings
 from guanxi.identity.clock import wall_clock
@@ -34,7 +32,7 @@ from guanxi.identity.graph import connected_components
 from guanxi.identity.guards import identifier_flags, identifier_record_counts, linking_identifiers
 from guanxi.identity.identifiers import distinct_identifiers, identifiers_from
 from guanxi.identity.links import link_edges, replace_probabilistic
-from guanxi.identity.portable import without
+from guanxi.identity.portable import rename_table, without
 from guanxi.identity.probabilistic import MatchOutcome, match_pairs, node_pairs_to_records, record_profiles
 from guanxi.identity.records import numbered_records, record_activity, seniority_rows
 from guanxi.identity.rules import IdentityRules, load_rules, rules_path
@@ -90,18 +88,6 @@ class ResolveReport:
         return asdict(self)
 
 
-def _rename(con: BaseBackend, old: str, new: str) -> None:
-    """``ALTER TABLE old RENAME TO new`` in the backend's dialect (both are internal names)."""
-    old_table = sge.table_(old, quoted=True)
-    new_table = sge.table_(new, quoted=True)
-    statement = AlterTable(this=old_table, actions=[RenameTable(this=new_table)])
-    result = con.raw_sql(statement.sql(con.dialect))
-    if result is not getattr(con, "con", None):  # DuckDB hands back its connection, others a cursor
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-
-
 class _Stage:
     """The run's working tables, dropped at the end whatever happens."""
 
@@ -137,7 +123,7 @@ class _Stage:
         for staged, spec in self.outputs:
             if spec.name in existing:
                 self.con.drop_table(spec.name)
-            _rename(self.con, staged, spec.name)
+            rename_table(self.con, staged, spec.name)
             self.names.remove(staged)
 
     def drop_all(self) -> None:

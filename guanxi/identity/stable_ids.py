@@ -33,11 +33,11 @@ from guanxi.tables import IDENTITY_MAP
 def next_customer_id(previous_map: ir.Table, history: ir.Table) -> int:
     """One above every customer id ever issued (1 on an empty warehouse). Executes three scalars."""
     issued = [
-        previous_map.customer_id.max().execute(),
-        history.customer_id.max().execute(),
-        history.other_customer_id.max().execute(),
+        ibis.coalesce(previous_map.customer_id.max(), 0).execute(),
+        ibis.coalesce(history.customer_id.max(), 0).execute(),
+        ibis.coalesce(history.other_customer_id.max(), 0).execute(),
     ]
-    return max([0, *[int(v) for v in issued if v is not None and v == v]]) + 1
+    return max(int(v) for v in issued) + 1
 
 
 def previous_members(previous_map: ir.Table, members: ir.Table) -> ir.Table:

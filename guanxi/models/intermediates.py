@@ -40,9 +40,10 @@ import ibis.expr.types as ir
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
+from guanxi import portable
 from guanxi.errors import BackendUnsupportedError
 from guanxi.models import inputs
-from guanxi.models.outputs import MODEL_ITEMS, MODEL_ORDERS, MODEL_STATE, conform, execute_statement
+from guanxi.models.outputs import MODEL_ITEMS, MODEL_ORDERS, MODEL_STATE, conform
 
 Keep = Callable[[str, ir.Table], ir.Table]
 
@@ -127,7 +128,7 @@ def _full(con: BaseBackend, marks: _Marks, reason: str) -> Refresh:
 
 
 def _incremental(con: BaseBackend, keep: Keep, state: _Marks, marks: _Marks) -> Refresh:
-    if con.name not in {"duckdb", "postgres"}:
+    if not portable.supports_delete(con):
         raise BackendUnsupportedError(
             f"incremental model runs delete changed rows, which the {con.name} warehouse does not support "
             "here; run `guanxi models run` without --incremental"
@@ -195,7 +196,7 @@ def _delete_matching(con: BaseBackend, target: str, keys: ir.Table, columns: lis
         *(sge.column(c, table="k", quoted=True).eq(sge.column(c, table=target, quoted=True)) for c in columns)
     )
     statement = sge.delete(sge.table_(target, quoted=True), where=sge.Exists(this=inner.where(condition)))
-    execute_statement(con, statement.sql(dialect=con.dialect))
+    portable.execute(con, statement)
 
 
 def _current_marks(con: BaseBackend, config_key: str) -> _Marks:

@@ -8,8 +8,8 @@ its columns null. Tags, which vary in number per customer, are *long*
 movement over time is shown with; a run for a date replaces that date's
 snapshot. The ledger is append-only. Every table is created on first use.
 
-Deletions go through sqlglot expressions with literal values, never through
-string concatenation.
+Deletions go through :mod:`guanxi.portable` (``DELETE`` built from sqlglot
+expressions with literal values, or a rewrite where the engine cannot delete).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from datetime import date
 
 import ibis
 import ibis.expr.types as ir
-import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
+from guanxi import portable
 from guanxi.tables import TableSpec
 
 _RUN = {"customer_id": "int64", "run_id": "string", "as_of": "date"}
@@ -294,34 +294,10 @@ def conform(expr: ir.Table, spec: TableSpec) -> ir.Table:
 
 
 def delete_where(con: BaseBackend, spec: TableSpec, **equals: str | date) -> None:
-    """``DELETE FROM spec WHERE col = value AND …`` with literal values (no string building)."""
-    conditions = []
-    for column, value in equals.items():
-        literal: sge.Expression
-        if isinstance(value, date):
-            literal = sge.cast(sge.Literal.string(value.isoformat()), sge.DataType.build("date"))
-        else:
-            literal = sge.Literal.string(value)
-        conditions.append(sge.column(column, quoted=True).eq(literal))
-    statement = sge.delete(sge.table_(spec.name, quoted=True), where=sge.and_(*conditions))
-    execute_statement(con, statement.sql(dialect=con.dialect))
+    """Remove the rows of ``spec`` whose columns equal the given values (see :mod:`guanxi.portable`)."""
+    portable.delete_where(con, spec.name, **equals)
 
 
 def delete_runs_except(con: BaseBackend, spec: TableSpec, keep: list[str]) -> None:
-    """Delete rows of ``spec`` whose run_id is not in ``keep`` (which must not be empty)."""
-    statement = sge.delete(
-        sge.table_(spec.name, quoted=True),
-        where=sge.column("run_id", quoted=True).isin(*(sge.Literal.string(r) for r in keep)).not_(),
-    )
-    execute_statement(con, statement.sql(dialect=con.dialect))
-
-
-def execute_statement(con: BaseBackend, sql: str) -> None:
-    """Run one statement built from a sqlglot expression, closing any cursor it opened."""
-    result = con.raw_sql(sql)
-    # DuckDB hands back its connection (closing it would close the warehouse);
-    # DB-API backends hand back a cursor, which must be closed.
-    if result is not None and result is not getattr(con, "con", None):
-        close = getattr(result, "close", None)
-        if callable(close):
-            close()
+    """Remove the rows of ``spec`` whose run_id is not in ``keep`` (which must not be empty)."""
+    portable.delete_except(con, spec.name, "run_id", keep)

@@ -1,8 +1,8 @@
 """Intermediate tables of one run: materialised once, read by several models, dropped at the end.
 
-Each intermediate is a temporary table on the warehouse connection (DuckDB,
-PostgreSQL and Spark all have them), named ``_gx_{run}_{name}``, so two runs on
-one warehouse never collide and nothing is left behind after :meth:`close`.
+Each intermediate is a :func:`~guanxi.portable.scratch_table` (temporary where the
+backend has temporary tables, an ordinary table on Spark), named ``_gx_{run}_{name}``,
+so two runs on one warehouse never collide and nothing is left behind after :meth:`close`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from types import TracebackType
 
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
+
+from guanxi.portable import scratch_table
 
 
 class Workspace:
@@ -29,7 +31,7 @@ class Workspace:
         """Compute ``expr`` once into a temporary table and return that table."""
         started = time.perf_counter()
         table_name = self._prefix + name
-        table = self._con.create_table(table_name, expr, temp=True, overwrite=True)
+        table = scratch_table(self._con, table_name, expr)
         self._names.append(table_name)
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
         return table
