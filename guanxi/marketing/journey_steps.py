@@ -40,7 +40,7 @@ from guanxi.appdb.base import Base, UTCDateTime
 from guanxi.config import Settings
 from guanxi.marketing import outbox
 from guanxi.marketing.errors import StepKindUnknownError, StepPayloadError
-from guanxi.marketing.leasing import LeasedWork, LeaseQueue, QueueStates, RetryPolicy, insert_once
+from guanxi.marketing.leasing import LeasedWork, LeaseQueue, QueueStates, insert_once
 from guanxi.marketing.templates import render
 
 STATES = QueueStates(claimed="running", done="done")
@@ -133,17 +133,7 @@ StepHandler = Callable[[StepContext, JourneyStepRun], StepResult]
 
 def step_queue(settings: Settings) -> LeaseQueue[JourneyStepRun]:
     """The step queue's lease and retry policy (the ``outbox_*`` settings apply to both queues)."""
-    return LeaseQueue(
-        model=JourneyStepRun,
-        states=STATES,
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
-        retry=RetryPolicy(
-            max_attempts=settings.outbox_max_attempts,
-            base_delay=timedelta(seconds=settings.outbox_retry_base_seconds),
-            max_delay=timedelta(seconds=settings.outbox_retry_max_seconds),
-            jitter=settings.outbox_retry_jitter,
-        ),
-    )
+    return LeaseQueue.from_settings(JourneyStepRun, STATES, settings)
 
 
 def schedule_step(

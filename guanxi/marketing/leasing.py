@@ -52,6 +52,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from guanxi.appdb.base import UTCDateTime
+from guanxi.config import Settings
 
 
 class LeasedWork:
@@ -119,6 +120,21 @@ class LeaseQueue(Generic[W]):
     states: QueueStates
     lease: timedelta
     retry: RetryPolicy
+
+    @classmethod
+    def from_settings(cls, model: type[W], states: QueueStates, settings: Settings) -> LeaseQueue[W]:
+        """A queue with the lease and retry policy of the ``outbox_*`` settings (both queues share them)."""
+        return cls(
+            model=model,
+            states=states,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            retry=RetryPolicy(
+                max_attempts=settings.outbox_max_attempts,
+                base_delay=timedelta(seconds=settings.outbox_retry_base_seconds),
+                max_delay=timedelta(seconds=settings.outbox_retry_max_seconds),
+                jitter=settings.outbox_retry_jitter,
+            ),
+        )
 
     def due(self, now: datetime) -> ColumnElement[bool]:
         """Rows a worker may claim at ``now``: waiting and due, or claimed with an expired lease."""

@@ -33,7 +33,7 @@ Functions work in the caller's transaction and never commit.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, select
@@ -42,7 +42,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from guanxi.appdb.base import Base, UTCDateTime
 from guanxi.config import Settings
 from guanxi.marketing.channels import Envelope
-from guanxi.marketing.leasing import LeasedWork, LeaseQueue, QueueStates, RetryPolicy, insert_once
+from guanxi.marketing.leasing import LeasedWork, LeaseQueue, QueueStates, insert_once
 
 STATES = QueueStates(claimed="sending", done="sent")
 """pending, sending, sent, failed, dead."""
@@ -105,17 +105,7 @@ class Delivery(Base):
 
 def outbox_queue(settings: Settings) -> LeaseQueue[OutboxMessage]:
     """The outbox's lease and retry policy, from ``outbox_*`` settings."""
-    return LeaseQueue(
-        model=OutboxMessage,
-        states=STATES,
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
-        retry=RetryPolicy(
-            max_attempts=settings.outbox_max_attempts,
-            base_delay=timedelta(seconds=settings.outbox_retry_base_seconds),
-            max_delay=timedelta(seconds=settings.outbox_retry_max_seconds),
-            jitter=settings.outbox_retry_jitter,
-        ),
-    )
+    return LeaseQueue.from_settings(OutboxMessage, STATES, settings)
 
 
 def enqueue(
