@@ -74,6 +74,40 @@ def division_rows() -> tuple[tuple[str, str, str, str, str, str], ...]:
     return tuple(rows)
 
 
+@cache
+def _official_names(level: str) -> dict[str, str]:
+    names: dict[str, set[str]] = {}
+    for row_level, _prov, _city, _code, name, alias in division_rows():
+        if row_level == level:
+            names.setdefault(alias, set()).add(name)
+    return {alias: next(iter(found)) for alias, found in names.items() if len(found) == 1}
+
+
+@cache
+def _aliases(level: str) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for row_level, _prov, _city, _code, name, alias in division_rows():
+        if row_level == level:
+            found.setdefault(name, {name}).add(alias)
+    return {name: frozenset(aliases) for name, aliases in found.items()}
+
+
+def name_forms(level: str, text: str) -> list[str]:
+    """Every way a ``province`` or ``city`` is written (广东 → 广东, 广东省), the text itself first."""
+    official = official_name(level, text)
+    return list(dict.fromkeys([text, official, *sorted(_aliases(level).get(official, ()))]))
+
+
+def official_name(level: str, text: str) -> str:
+    """The full official name of a ``province`` or ``city`` as people write it (广东 → 广东省).
+
+    What the importer stores, so a rule written with the short form matches. Text that is
+    no known name, or the short form of several divisions, comes back unchanged.
+    """
+    cleaned = "".join(text.split())
+    return _official_names(level).get(cleaned, text)
+
+
 def ensure_division_table(con: Any) -> None:
     """Create temp table ``_gx_divisions`` on raw DuckDB connection ``con`` (once per connection)."""
     exists = con.execute(

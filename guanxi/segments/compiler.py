@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from guanxi.errors import NotFoundError
+from guanxi.ingest.divisions import name_forms
 from guanxi.models.inputs import customer_orders, cutoff, purchases, window_start
 from guanxi.models.outputs import CUSTOMER_SCORES, CUSTOMER_TAGS
 from guanxi.segments.spec import (
@@ -84,6 +85,16 @@ def compare(column: ir.Value, op: str, value: Any, kind: str) -> ir.BooleanValue
     }
     result: ir.BooleanValue = comparisons[op](right)
     return result
+
+
+def _with_place_name_forms(level: str, op: str, value: Any) -> tuple[str, Any]:
+    """``=``/``!=``/``in``/``not in`` on a place name, widened to every way it is written."""
+    if op in {"=", "!="} and isinstance(value, str):
+        op, value = ("in" if op == "=" else "not in"), [value]
+    if op in {"in", "not in"} and isinstance(value, list):
+        widened = [form for v in value for form in (name_forms(level, v) if isinstance(v, str) else [v])]
+        return op, list(dict.fromkeys(widened))
+    return op, value
 
 
 def _days_before(as_of: date, days: Any) -> date:
@@ -187,9 +198,10 @@ class Compiler:
             column = ibis.coalesce(raw.strip().length(), 0) > 0
         else:
             column = c[node.attribute]
-        return c.filter(compare(column, node.op, node.value, ATTRIBUTES[node.attribute])).select(
-            "customer_id"
-        )
+        op, value = node.op, node.value
+        if node.attribute in {"province", "city"}:  # 广东 matches the 广东省 the importer stores
+            op, value = _with_place_name_forms(node.attribute, op, value)
+        return c.filter(compare(column, op, value, ATTRIBUTES[node.attribute])).select("customer_id")
 
     def _tag(self, node: TagCondition) -> ir.Table:
         tags = self._table(CUSTOMER_TAGS.name)

@@ -14,6 +14,7 @@ from guanxi.errors import NotFoundError
 from guanxi.segments.compiler import compile_spec
 from guanxi.segments.spec import SegmentSpec
 from guanxi.segments.validation import SegmentSpecError, load_spec, parse_spec
+from guanxi.tables import CUSTOMERS
 
 from .scenario import AS_OF, build
 
@@ -178,3 +179,29 @@ def test_the_expression_is_portable_sql_without_now(scenario: BaseBackend) -> No
         assert "now()" not in sql
         assert "current_date" not in sql
         assert "current_timestamp" not in sql
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("province = 广东", {1, 2}),  # the importer stores 广东省; people write 广东
+        ("province = 广东省", {1, 2}),
+        ("province != 广东", {3}),
+        ("city in [深圳, 杭州]", {1, 3}),
+        ("province not in [内蒙古]", {1, 2, 3}),
+    ],
+)
+def test_place_names_match_their_official_full_names(
+    warehouse: BaseBackend, where: Any, expected: set[int]
+) -> None:
+    rows = [
+        {"customer_id": 1, "province": "广东省", "city": "深圳市"},
+        {"customer_id": 2, "province": "广东", "city": "广州"},
+        {"customer_id": 3, "province": "浙江省", "city": "杭州市"},
+    ]
+    warehouse.create_table(
+        CUSTOMERS.name,
+        ibis.memtable([{c: r.get(c) for c in CUSTOMERS.columns} for r in rows], schema=CUSTOMERS.schema),
+        overwrite=True,
+    )
+    assert ids(warehouse, where) == expected
