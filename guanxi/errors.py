@@ -16,6 +16,10 @@ codes to HTTP status in one place (:data:`HTTP_STATUS`) and returns one JSON sha
         ├── MappingError        mapping_invalid         required columns missing, bad mapping file
         └── UnknownPresetError  preset_unknown          no such platform preset
 
+Areas add their own subclasses, each drawn in its module: ``SegmentSpecError``
+(a ``ConfigError``, ``segment_invalid``) in :mod:`guanxi.segments.validation`,
+``MarketingError`` and its delivery errors in :mod:`guanxi.marketing.errors`.
+
 Row-level problems inside a readable file are *not* errors: those rows are
 quarantined with a reason and the import goes on.
 """
