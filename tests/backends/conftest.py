@@ -19,14 +19,11 @@ DuckDB-only by design).
 from __future__ import annotations
 
 import csv
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
-import ibis
 import pytest
 from ibis.backends import BaseBackend
 
@@ -34,6 +31,7 @@ from guanxi.config import Settings, get_settings
 from guanxi.tables import ALL_TABLES
 from guanxi.warehouse import connect, ensure_tables
 from tests.identity.conftest import insert_rows
+from tests.warehouses import postgres_schema, postgres_url
 
 DATA = Path(__file__).parent / "data"
 
@@ -69,38 +67,9 @@ def _duckdb(tmp_path: Path) -> Iterator[Warehouse]:
 
 
 def _postgres(tmp_path: Path) -> Iterator[Warehouse]:
-    url = os.environ.get("GUANXI_TEST_POSTGRES")
-    if not url:
-        pytest.skip("GUANXI_TEST_POSTGRES not set")
-    import psycopg
-
-    parsed = urlparse(url.replace("+psycopg", ""))
-    params: dict[str, object] = {
-        "host": parsed.hostname or "127.0.0.1",
-        "port": parsed.port or 5432,
-        "user": parsed.username or "postgres",
-        "dbname": parsed.path.lstrip("/") or "postgres",
-    }
-    if parsed.password:
-        params["password"] = parsed.password
-    schema = f"guanxi_backends_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(**params, autocommit=True) as admin:  # type: ignore[arg-type]
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    con = ibis.postgres.connect(
-        host=params["host"],
-        port=params["port"],
-        user=params["user"],
-        password=parsed.password,
-        database=params["dbname"],
-        options=f"-csearch_path={schema}",
-    )
-    ensure_tables(con, ALL_TABLES)
-    try:
-        yield Warehouse("postgres", con, _settings(tmp_path, url))
-    finally:
-        con.disconnect()
-        with psycopg.connect(**params, autocommit=True) as admin:  # type: ignore[arg-type]
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with postgres_schema("guanxi_backends") as con:
+        ensure_tables(con, ALL_TABLES)
+        yield Warehouse("postgres", con, _settings(tmp_path, postgres_url()))
 
 
 @pytest.fixture(scope="session")

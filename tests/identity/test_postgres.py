@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from urllib.parse import urlparse
 
-import ibis
-import psycopg
 import pytest
 from ibis.backends import BaseBackend
 
@@ -16,6 +11,7 @@ from guanxi.config import Settings
 from guanxi.identity import customer_360, resolve, shared_identifiers
 from guanxi.tables import ALL_TABLES
 from guanxi.warehouse import ensure_tables
+from tests.warehouses import postgres_schema
 
 from .conftest import LATER, NOW, ids, load_scenario, partition
 
@@ -24,36 +20,9 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def postgres_warehouse() -> Iterator[BaseBackend]:
-    url = os.environ.get("GUANXI_TEST_POSTGRES")
-    if not url:
-        pytest.skip("GUANXI_TEST_POSTGRES is not set")
-    parsed = urlparse(url.replace("+psycopg", ""))
-    params = {
-        "host": parsed.hostname or "127.0.0.1",
-        "port": parsed.port or 5432,
-        "user": parsed.username or "postgres",
-        "dbname": parsed.path.lstrip("/") or "postgres",
-    }
-    if parsed.password:
-        params["password"] = parsed.password
-    schema = f"guanxi_identity_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(**params, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    con = ibis.postgres.connect(
-        host=params["host"],
-        port=params["port"],
-        user=params["user"],
-        password=parsed.password,
-        database=params["dbname"],
-        options=f"-csearch_path={schema}",
-    )
-    ensure_tables(con, ALL_TABLES)
-    try:
+    with postgres_schema("guanxi_identity") as con:
+        ensure_tables(con, ALL_TABLES)
         yield con
-    finally:
-        con.disconnect()
-        with psycopg.connect(**params, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def test_resolve_gives_the_same_answers_on_postgresql(

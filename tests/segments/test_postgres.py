@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
-from urllib.parse import urlparse
 
-import ibis
-import psycopg
 import pytest
 from ibis.backends import BaseBackend
-from psycopg import sql
 from sqlalchemy.orm import Session
 
 from guanxi.segments import SEGMENT_MEMBERSHIP, create_segment, preview, refresh
+from tests.warehouses import postgres_schema
 
 from .scenario import AS_OF, build
 
@@ -24,28 +19,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def postgres_warehouse() -> Iterator[BaseBackend]:
-    url = os.environ.get("GUANXI_TEST_POSTGRES")
-    if not url:
-        pytest.skip("GUANXI_TEST_POSTGRES is not set")
-    conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    parsed = urlparse(conninfo)
-    schema = f"guanxi_segments_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(conninfo, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    con = ibis.postgres.connect(
-        host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.path.lstrip("/") or "postgres",
-        options=f"-csearch_path={schema}",
-    )
-    try:
+    with postgres_schema("guanxi_segments") as con:
         yield con
-    finally:
-        con.disconnect()
-        with psycopg.connect(conninfo, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def test_refresh_gives_the_same_members_and_history_on_postgresql(
