@@ -10,8 +10,8 @@ ask which backend they run on:
 * :func:`scratch_table` — a table for one run's intermediate results: temporary (in memory,
   private to the connection) where the backend has temporary tables, an ordinary table where
   it has not (Spark); the caller drops it either way.
-* :func:`delete_where` / :func:`delete_except` — ``DELETE`` where the engine has it, a rewrite
-  of the table without those rows where it has not (Spark's Parquet tables).
+* :func:`delete_where` / :func:`delete_except` / :func:`delete_matching` — ``DELETE`` where the
+  engine has it, a rewrite of the table without those rows where it has not (Spark's Parquet tables).
 
 Statements are built as sqlglot expressions with literal values, never from text.
 """
@@ -112,3 +112,27 @@ def delete_except(con: BaseBackend, table: str, column: str, keep: Sequence[str]
     t = con.table(table)
     doomed = ~t[column].isin(list(keep))
     replace_table(con, table, t.filter(~doomed.fill_null(False)))
+
+
+def delete_matching(con: BaseBackend, table: str, keys: ir.Table, columns: Sequence[str]) -> None:
+    """Remove the rows of ``table`` whose ``columns`` equal those of a row of ``keys``.
+
+    ``keys`` must be a table in the warehouse (not an expression); key columns are never null.
+    """
+    if not supports_delete(con):
+        t = con.table(table)
+        replace_table(con, table, t.anti_join(keys.select(*columns).distinct(), list(columns)))
+        return
+    op = keys.op()
+    namespace = getattr(op, "namespace", None)
+    source = sge.table_(
+        op.name,
+        db=getattr(namespace, "database", None),
+        catalog=getattr(namespace, "catalog", None),
+        quoted=True,
+    )
+    matches = sge.and_(
+        *(sge.column(c, table="k", quoted=True).eq(sge.column(c, table=table, quoted=True)) for c in columns)
+    )
+    inner = sge.select(sge.Literal.number(1)).from_(source.as_("k")).where(matches)
+    execute(con, sge.delete(sge.table_(table, quoted=True), where=sge.Exists(this=inner)))

@@ -37,7 +37,6 @@ from datetime import datetime
 
 import ibis
 import ibis.expr.types as ir
-import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from guanxi import portable
@@ -157,8 +156,8 @@ def _incremental(con: BaseBackend, keep: Keep, state: _Marks, marks: _Marks) -> 
     )
     _clear_state(con)
     old_customers = keep("changed_customers_before", kept.semi_join(touched, order_key).select("customer_id"))
-    _delete_matching(con, MODEL_ITEMS.name, touched, order_key)
-    _delete_matching(con, MODEL_ORDERS.name, touched, order_key)
+    portable.delete_matching(con, MODEL_ITEMS.name, touched, order_key)
+    portable.delete_matching(con, MODEL_ORDERS.name, touched, order_key)
     fresh = inputs.normalised_orders(raw_orders.semi_join(touched, order_key), identity_map)
     con.insert(MODEL_ORDERS.name, conform(fresh, MODEL_ORDERS))
     paid = inputs.paid_orders(orders(con).semi_join(touched, order_key))
@@ -176,27 +175,6 @@ def _incremental(con: BaseBackend, keep: Keep, state: _Marks, marks: _Marks) -> 
 def _newer(stamp: ir.TimestampColumn, mark: datetime) -> ir.BooleanColumn:
     """Rows stamped after ``mark``; rows without a stamp (loaded around the importer) always count."""
     return stamp.isnull() | (stamp > mark)
-
-
-def _delete_matching(con: BaseBackend, target: str, keys: ir.Table, columns: list[str]) -> None:
-    """``DELETE FROM target WHERE EXISTS (a row of keys with equal columns)``, as an expression.
-
-    ``keys`` must be a table in the warehouse (not an expression).
-    """
-    op = keys.op()
-    namespace = getattr(op, "namespace", None)
-    source = sge.table_(
-        op.name,
-        db=getattr(namespace, "database", None),
-        catalog=getattr(namespace, "catalog", None),
-        quoted=True,
-    )
-    inner = sge.select(sge.Literal.number(1)).from_(source.as_("k"))
-    condition = sge.and_(
-        *(sge.column(c, table="k", quoted=True).eq(sge.column(c, table=target, quoted=True)) for c in columns)
-    )
-    statement = sge.delete(sge.table_(target, quoted=True), where=sge.Exists(this=inner.where(condition)))
-    portable.execute(con, statement)
 
 
 def _current_marks(con: BaseBackend, config_key: str) -> _Marks:
