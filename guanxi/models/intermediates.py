@@ -24,9 +24,11 @@ whose customer changed, which is what makes the change visible; rows loaded
 without those stamps (straight into the warehouse) count as changed on every
 incremental run, which costs time but never gives a wrong answer.
 
-Crash safety: the state row is deleted before an incremental refresh changes
-anything and written back last, so an interrupted refresh makes the next one a
-full rebuild instead of trusting half-updated tables.
+Crash safety: the state row is deleted before a refresh changes anything and
+written back by :func:`commit` once the caller has finished everything that
+depends on the refresh (the whole model run), so an interrupted refresh or run
+makes the next one a full rebuild instead of trusting half-updated tables or
+skipping changes the interrupted run had already taken in.
 """
 
 from __future__ import annotations
@@ -51,6 +53,14 @@ _NEVER = datetime(1900, 1, 1)  # noqa: DTZ001 - warehouse times are naive wall-c
 
 
 @dataclass(frozen=True)
+class _Marks:
+    orders_ingested: datetime
+    items_ingested: datetime
+    identity_resolved: datetime
+    config_key: str
+
+
+@dataclass(frozen=True)
 class Refresh:
     """What a refresh did: ``full`` or not, records and customers whose rows were rebuilt.
 
@@ -58,22 +68,20 @@ class Refresh:
     (a full one rebuilds everything; counting would cost another scan).
 
     ``orders`` holds the ``(source, order_id)`` keys rebuilt by an incremental
-    refresh (a table in the caller's workspace); ``None`` after a full one.
+    refresh and ``changed_customers`` the ``customer_id`` of every customer
+    those orders belonged to before or after it (tables in the caller's
+    workspace); both ``None`` after a full one.
+
+    Nothing is remembered until :func:`commit` is called with this object.
     """
 
     full: bool
     records: int | None
     customers: int | None
     reason: str
+    marks: _Marks
     orders: ir.Table | None = None
-
-
-@dataclass(frozen=True)
-class _Marks:
-    orders_ingested: datetime
-    items_ingested: datetime
-    identity_resolved: datetime
-    config_key: str
+    changed_customers: ir.Table | None = None
 
 
 VERSION = "1"
@@ -89,6 +97,8 @@ def refresh(con: BaseBackend, keep: Keep, *, incremental: bool, config_key: str 
     interrupted refresh, or a different ``config_key`` (whatever the caller's
     configuration that the tables depend on). Raises
     :class:`BackendUnsupportedError` when the warehouse cannot delete rows.
+    The next incremental refresh builds on this one only after
+    :func:`commit`.
 
     ``keep(name, expr)`` materialises a temporary table for the run (see
     :class:`~guanxi.models.workspace.Workspace`).
@@ -102,6 +112,12 @@ def refresh(con: BaseBackend, keep: Keep, *, incremental: bool, config_key: str 
     if state.config_key != config_key:
         return _full(con, marks, "configuration changed: full rebuild")
     return _incremental(con, keep, state, marks)
+
+
+def commit(con: BaseBackend, refreshed: Refresh) -> None:
+    """Remember what the kept tables were built from; call once the run that refreshed them is complete."""
+    _clear_state(con)
+    _write_state(con, refreshed.marks)
 
 
 def orders(con: BaseBackend) -> ir.Table:
@@ -122,8 +138,7 @@ def _full(con: BaseBackend, marks: _Marks, reason: str) -> Refresh:
     paid = inputs.paid_orders(orders(con))
     kept = conform(inputs.keyed_items(inputs.table(con, "raw_order_items"), paid), MODEL_ITEMS)
     con.create_table(MODEL_ITEMS.name, kept, overwrite=True)
-    _write_state(con, marks)
-    return Refresh(True, None, None, reason)
+    return Refresh(True, None, None, reason, marks)
 
 
 def _incremental(con: BaseBackend, keep: Keep, state: _Marks, marks: _Marks) -> Refresh:
@@ -166,10 +181,10 @@ def _incremental(con: BaseBackend, keep: Keep, state: _Marks, marks: _Marks) -> 
         conform(inputs.keyed_items(raw_items.semi_join(touched, order_key), paid), MODEL_ITEMS),
     )
     after = orders(con).semi_join(touched, order_key).select("customer_id")
-    customers = ibis.union(old_customers, after, distinct=True).count().execute()
+    customers = keep("changed_customers", ibis.union(old_customers, after, distinct=True))
+    count = customers.count().execute()
     records = changed_t.count().execute()
-    _write_state(con, marks)
-    return Refresh(False, int(records), int(customers), "changed records only", touched)
+    return Refresh(False, int(records), int(count), "changed records only", marks, touched, customers)
 
 
 def _newer(stamp: ir.TimestampColumn, mark: datetime) -> ir.BooleanColumn:

@@ -76,11 +76,15 @@ def _existing(ledger: ir.Table, kind: str) -> ir.Table:
     return rows.group_by("source", "order_id").aggregate(_held=rows.points.sum(), _entries=rows.count())
 
 
-def order_entries(orders: ir.Table, ledger: ir.Table, *, as_of: date, config: PointsConfig) -> ir.Table:
+def order_entries(
+    orders: ir.Table, ledger: ir.Table, *, as_of: date, config: PointsConfig, subset: bool = False
+) -> ir.Table:
     """New earn and refund entries (deltas against ``ledger``) for paid orders up to ``as_of``.
 
     ``orders`` is :func:`guanxi.models.inputs.customer_orders` output plus
     ``source_customer_id``. Returns ledger-shaped rows (without run columns).
+    ``subset=True`` says ``orders`` is a small part of the history: the ledger
+    is narrowed to those orders before it is summed (same result, less work).
     """
     end = cutoff(as_of)
     if config.earn_on == "paid":
@@ -98,6 +102,8 @@ def order_entries(orders: ir.Table, ledger: ir.Table, *, as_of: date, config: Po
         _keep=(rows.net_amount.cast("float64") * rate + 1e-9).floor().cast("int64"),
         _expires=_expiry(rows._at.date(), config),
     )
+    if subset:
+        ledger = ledger.semi_join(orders.select("source", "order_id"), ["source", "order_id"])
     frames = []
     for kind, target in (("earn", rows._earn), ("refund", rows._keep - rows._earn)):
         held = _existing(ledger, kind)
@@ -178,11 +184,19 @@ def bonus_entries(
     if not frames:
         return None
     new = ibis.union(*frames, distinct=False)
-    return new.anti_join(ledger.select("entry_id"), "entry_id")
+    written = ledger.filter(ledger.kind.isin(["first_purchase", "event"]))  # entry ids start with the kind
+    return new.anti_join(written.select("entry_id"), "entry_id")
 
 
-def expiry_entries(ledger: ir.Table, *, as_of: date) -> ir.Table:
-    """New ``expire`` entries for expiry dates up to ``as_of`` (FIFO rule in the module docstring)."""
+def expiry_entries(ledger: ir.Table, *, as_of: date, customers: ir.Table | None = None) -> ir.Table:
+    """New ``expire`` entries for expiry dates up to ``as_of`` (FIFO rule in the module docstring).
+
+    ``customers`` (a ``customer_id`` column) limits the work to those
+    customers' entries; every other customer must have nothing new to expire.
+    """
+    written = ledger.filter(ledger.kind == "expire").select("entry_id")
+    if customers is not None:
+        ledger = ledger.semi_join(customers, "customer_id")
     credits = ledger.filter((ledger.points > 0) & ledger.expires_on.notnull() & (ledger.expires_on <= as_of))
     by_date = credits.group_by("customer_id", "expires_on").aggregate(_credit=credits.points.sum())
     running = ibis.window(
@@ -224,7 +238,7 @@ def expiry_entries(ledger: ir.Table, *, as_of: date) -> ir.Table:
         occurred_at=due.expires_on.cast("timestamp"),
         expires_on=ibis.null("date"),
     )
-    return entries.anti_join(ledger.select("entry_id"), "entry_id")
+    return entries.anti_join(written, "entry_id")
 
 
 def balances(ledger: ir.Table, identity_map: ir.Table) -> ir.Table:
@@ -256,12 +270,21 @@ def update_ledger(
     run_id: str,
     recorded_at: datetime,
     keep: Callable[[str, ir.Table], ir.Table] | None = None,
+    since: date | None = None,
 ) -> int:
     """Bring the ledger up to date as of ``as_of``: order deltas, bonuses, then expiry.
 
     Idempotent: a second call with the same data writes nothing. ``keep``
     optionally materialises each batch before it is inserted (the run's
     workspace). Returns the number of entries written.
+
+    ``since`` is the as-of date of the last update with the same points rules,
+    given when ``orders`` holds only the orders whose entries can have changed
+    since then (see :func:`guanxi.models.run.run_models` with ``incremental``):
+    first-purchase bonuses are then looked for only among those orders'
+    customers, and expiry only for them and for customers with credits expiring
+    after ``since`` — everyone else's entries are already written. The entries
+    written are the same as with the whole history.
     """
     ensure_outputs(con)
 
@@ -270,13 +293,24 @@ def update_ledger(
 
     written = 0
     ledger = con.table(POINTS_LEDGER.name)
-    new = staged("ledger_orders", order_entries(orders, ledger, as_of=as_of, config=config))
+    subset = since is not None
+    new = staged("ledger_orders", order_entries(orders, ledger, as_of=as_of, config=config, subset=subset))
     written += append_entries(con, new, run_id=run_id, recorded_at=recorded_at)
+    if subset:
+        purchases = purchases.semi_join(orders.select("customer_id"), "customer_id")
     bonus = bonus_entries(purchases, events, con.table(POINTS_LEDGER.name), as_of=as_of, config=config)
     if bonus is not None:
         written += append_entries(con, staged("ledger_bonus", bonus), run_id=run_id, recorded_at=recorded_at)
     if config.expiry_months is not None:
-        expired = staged("ledger_expiry", expiry_entries(con.table(POINTS_LEDGER.name), as_of=as_of))
+        ledger = con.table(POINTS_LEDGER.name)
+        customers = None
+        if since is not None:
+            due = ledger.filter(
+                (ledger.points > 0) & (ledger.expires_on > since) & (ledger.expires_on <= as_of)
+            )
+            touched = ledger.filter(ledger.run_id == run_id)
+            customers = ibis.union(due.select("customer_id"), touched.select("customer_id"), distinct=True)
+        expired = staged("ledger_expiry", expiry_entries(ledger, as_of=as_of, customers=customers))
         written += append_entries(con, expired, run_id=run_id, recorded_at=recorded_at)
     return written
 

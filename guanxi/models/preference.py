@@ -82,29 +82,31 @@ def daypart(hour: ir.IntegerValue, config: PreferenceConfig) -> ir.StringValue:
 
 
 def preference_tags(
-    purchases: ir.Table, items: ir.Table, *, as_of: date, config: PreferenceConfig
+    purchases: ir.Table,
+    items: ir.Table,
+    *,
+    as_of: date,
+    config: PreferenceConfig,
+    customers: ir.Table | None = None,
 ) -> ir.Table:
-    """All preference tags, columns customer_id, tag, value, weight (float64)."""
+    """All preference tags, columns customer_id, tag, value, weight (float64).
+
+    With ``customers`` (a ``customer_id`` column), every tag but ``price_band``
+    is computed for those customers only; price bands are always computed for
+    every buyer, since equal-count bands are relative to all of them.
+    """
     window_items = _window(items, "paid_at", as_of, config.window_days)
     window_orders = _window(purchases, "paid_at", as_of, config.window_days)
+    price = _price_bands(window_items, config)
+    if customers is not None:
+        window_items = window_items.semi_join(customers, "customer_id")
+        window_orders = window_orders.semi_join(customers, "customer_id")
     categories = _top_shares(
         window_items, "category", top=config.top_categories, min_share=config.min_share, tag="category"
     )
     brands = _top_shares(
         window_items, "brand", top=config.top_brands, min_share=config.min_share, tag="brand"
     )
-
-    priced = window_items.filter(window_items.quantity > 0)
-    avg_price = priced.group_by("customer_id").aggregate(
-        _price=priced.item_amount.cast("float64").sum() / priced.quantity.sum().cast("float64")
-    )
-    bands = config.price_bands
-    band_score = quantile_score(avg_price._price, buckets=len(bands))
-    band = ibis.cases(*((band_score == i + 1, ibis.literal(name)) for i, name in enumerate(bands)))
-    price = avg_price.select(
-        "customer_id", tag=ibis.literal("price_band"), value=band, weight=avg_price._price.round(2)
-    )
-
     discounted = window_orders.group_by("customer_id").aggregate(
         _rate=window_orders.count(where=window_orders.discount > 0).cast("float64")
         / window_orders.count().cast("float64")
@@ -121,6 +123,38 @@ def preference_tags(
     dayparts = _top_count(window_orders, daypart(window_orders.paid_at.hour(), config), "daypart")
     tags = [t.select(*TAG_COLUMNS) for t in (categories, brands, price, discount, channel, dayparts)]
     return ibis.union(*tags, distinct=False)
+
+
+def changed_customers(orders: ir.Table, *, since: date, as_of: date, window_days: int | None) -> ir.Table:
+    """``customer_id`` of customers whose preference window gained or lost an order between two runs.
+
+    ``orders`` is every kept order (see :mod:`guanxi.models.intermediates`);
+    the window of the run as of ``since`` and that of the run as of ``as_of``
+    (not earlier) differ by the orders paid or created in between and, for a
+    bounded window, the orders paid in the days that left it. Together with the
+    customers whose orders changed, these are the only customers whose tags
+    other than ``price_band`` can differ from the earlier run's.
+    """
+    entered = (orders.paid_at >= cutoff(since)) & (orders.paid_at < cutoff(as_of))
+    created = ibis.coalesce(orders.created_at, orders.paid_at)
+    entered |= (created >= cutoff(since)) & (created < cutoff(as_of))
+    start_then, start_now = window_start(since, window_days), window_start(as_of, window_days)
+    if start_then is not None and start_now is not None:
+        entered |= (orders.paid_at >= start_then) & (orders.paid_at < start_now)
+    return orders.filter(entered).select("customer_id").distinct()
+
+
+def _price_bands(window_items: ir.Table, config: PreferenceConfig) -> ir.Table:
+    priced = window_items.filter(window_items.quantity > 0)
+    avg_price = priced.group_by("customer_id").aggregate(
+        _price=priced.item_amount.cast("float64").sum() / priced.quantity.sum().cast("float64")
+    )
+    bands = config.price_bands
+    band_score = quantile_score(avg_price._price, buckets=len(bands))
+    band = ibis.cases(*((band_score == i + 1, ibis.literal(name)) for i, name in enumerate(bands)))
+    return avg_price.select(
+        "customer_id", tag=ibis.literal("price_band"), value=band, weight=avg_price._price.round(2)
+    )
 
 
 def top_category(tags: ir.Table) -> ir.Table:

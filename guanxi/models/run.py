@@ -31,6 +31,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from guanxi import portable
 from guanxi.config import Settings
 from guanxi.errors import ConfigError
 from guanxi.models import (
@@ -211,15 +212,36 @@ def _run(
     parts["credit"] = ws.keep(
         "credit", credit.credit_scores(customers, orders, tickets, as_of=as_of, config=config.credit)
     )
-    tags = ws.keep("tags", preference.preference_tags(bought, items, as_of=as_of, config=config.preference))
-    parts["top_category"] = ws.keep("top_category", preference.top_category(tags))
+    last_run = _last_run(con, as_of) if not refreshed.full else None
+    tag_scope = None
+    same_preference = last_run is not None and last_run.config.get(
+        "preference"
+    ) == config.preference.model_dump(mode="json")
+    if last_run is not None and same_preference and refreshed.changed_customers is not None:
+        moved = preference.changed_customers(
+            intermediates.orders(con),
+            since=last_run.as_of,
+            as_of=as_of,
+            window_days=config.preference.window_days,
+        )
+        tag_scope = ws.keep("tag_scope", ibis.union(refreshed.changed_customers, moved, distinct=True))
+    tags = ws.keep(
+        "tags",
+        preference.preference_tags(bought, items, as_of=as_of, config=config.preference, customers=tag_scope),
+    )
+    with ws.timed("write_tags"):
+        _preference_tags(con, ws, tags, tag_scope, as_of, run_id)
+    parts["top_category"] = ws.keep("top_category", preference.top_category(_current_tags(con, "preference")))
 
     previous_date = latest_snapshot_date(con, as_of)
-    ledger_orders = orders
-    if refreshed.orders is not None and config.points.enabled:
-        ledger_orders = ws.keep(
-            "ledger_candidates", _ledger_candidates(con, orders, refreshed.orders, as_of, config)
-        )
+    ledger_orders, ledger_since = orders, None
+    if refreshed.orders is not None and config.points.enabled and last_run is not None:
+        if last_run.config.get("points") == config.points.model_dump(mode="json"):
+            ledger_since = last_run.as_of
+        if ledger_since is not None:
+            ledger_orders = ws.keep(
+                "ledger_candidates", _ledger_candidates(orders, refreshed.orders, ledger_since)
+            )
     snapshots = con.table(SCORE_SNAPSHOTS.name)
     previous = snapshots.filter(snapshots.as_of == previous_date) if previous_date else snapshots.limit(0)
     previous = ws.keep("previous", previous)
@@ -236,6 +258,7 @@ def _run(
                 run_id=run_id,
                 recorded_at=started_at,
                 keep=ws.keep,
+                since=ledger_since,
             )
         parts["points"] = ws.keep("balances", points.balances(con.table(POINTS_LEDGER.name), identity_map))
     if config.tiers.enabled:
@@ -272,34 +295,44 @@ def _run(
         if config.tiers.enabled:
             report.tier_changes = _tier_changes(con, parts["tiers"], as_of, run_id)
     with ws.timed("write_tags"):
-        _tags(con, tags, this_run, as_of, run_id)
+        _credit_tags(con, this_run, as_of, run_id)
 
     with ws.timed("report"):
         _summarise(report, this_run, parts["value"])
     report.timings.update(ws.timings)
     _record_run(con, report, started_at, settings, config)
+    intermediates.commit(con, refreshed)
 
 
-def _ledger_candidates(
-    con: BaseBackend, orders: ir.Table, refreshed: ir.Table, as_of: date, config: ModelsConfig
-) -> ir.Table:
-    """Orders whose ledger entries can have changed since the previous run.
+@dataclass(frozen=True)
+class _LastRun:
+    as_of: date
+    config: dict[str, Any]
 
-    Those refreshed in this run, plus every order paid or delivered since the
-    start of the previous run's as-of date (the cut-off moved past them). All
-    orders when there is no previous run, when it was for a later date, or when
-    the points rules changed since.
+
+def _last_run(con: BaseBackend, as_of: date) -> _LastRun | None:
+    """The latest completed run with its configuration, if it was not for a later date than ``as_of``.
+
+    Incremental steps build on that run's outputs; with None they redo all the work.
     """
     runs = con.table(MODEL_RUNS.name)
     latest = runs.order_by(ibis.desc(runs.started_at)).limit(1).to_pyarrow().to_pylist()
     if not latest:
-        return orders
+        return None
     last_as_of, last_report = latest[0]["as_of"], json.loads(latest[0]["report"] or "{}")
-    last_points = last_report.get("config", {}).get("points")
-    if last_as_of > as_of or last_points != config.points.model_dump(mode="json"):
-        return orders
-    since = datetime.combine(last_as_of, datetime.min.time())
-    recent = orders.filter((orders.paid_at >= since) | (orders.delivered_at >= since))
+    if not isinstance(last_as_of, date) or last_as_of > as_of:
+        return None
+    return _LastRun(last_as_of, dict(last_report.get("config", {})))
+
+
+def _ledger_candidates(orders: ir.Table, refreshed: ir.Table, since: date) -> ir.Table:
+    """Orders whose ledger entries can have changed since the run as of ``since``.
+
+    Those refreshed in this run, plus every order paid or delivered since the
+    start of ``since`` (the cut-off moved past them).
+    """
+    start = datetime.combine(since, datetime.min.time())
+    recent = orders.filter((orders.paid_at >= start) | (orders.delivered_at >= start))
     changed = orders.semi_join(refreshed, ["source", "order_id"])
     return ibis.union(recent, changed, distinct=True)
 
@@ -441,21 +474,46 @@ def _tier_changes(con: BaseBackend, tier_table: ir.Table, as_of: date, run_id: s
     return int(written.filter(written.as_of == as_of).count().execute())
 
 
-def _tags(con: BaseBackend, preference_tags: ir.Table, this_run: ir.Table, as_of: date, run_id: str) -> None:
+def _preference_tags(
+    con: BaseBackend, ws: Workspace, tags: ir.Table, scope: ir.Table | None, as_of: date, run_id: str
+) -> None:
+    """Write this run's preference tags: all of them, or those of ``scope`` plus every price band.
+
+    With a scope the other customers' tags stay as the earlier run wrote them
+    (with its run id and as-of date): they are what this run would compute.
+    """
+    stamp = {
+        "run_id": ibis.literal(run_id),
+        "as_of": ibis.literal(as_of),
+        "model": ibis.literal("preference"),
+    }
+    if scope is None:
+        delete_where(con, CUSTOMER_TAGS, model="preference")
+    else:
+        delete_where(con, CUSTOMER_TAGS, model="preference", tag="price_band")
+        doomed = ws.keep("tag_doomed", scope.mutate(model=ibis.literal("preference")))
+        portable.delete_matching(con, CUSTOMER_TAGS.name, doomed, ["customer_id", "model"])
+    con.insert(CUSTOMER_TAGS.name, conform(tags.mutate(**stamp), CUSTOMER_TAGS))
+
+
+def _current_tags(con: BaseBackend, model: str) -> ir.Table:
+    tags = con.table(CUSTOMER_TAGS.name)
+    return tags.filter(tags.model == model).select("customer_id", "tag", "value", "weight")
+
+
+def _credit_tags(con: BaseBackend, this_run: ir.Table, as_of: date, run_id: str) -> None:
+    """Replace the credit tags (a restriction per customer the marketing side must respect)."""
     restricted = this_run.filter(this_run.no_cash_coupon)
-    credit_tags = restricted.select(
+    rows = restricted.select(
         "customer_id",
         tag=ibis.literal("restriction"),
         value=ibis.literal("no_cash_coupon"),
         weight=restricted.refund_rate,
+        model=ibis.literal("credit"),
+        run_id=ibis.literal(run_id),
+        as_of=ibis.literal(as_of),
     )
-    stamp = {"run_id": ibis.literal(run_id), "as_of": ibis.literal(as_of)}
-    rows = ibis.union(
-        preference_tags.mutate(model=ibis.literal("preference"), **stamp),
-        credit_tags.mutate(model=ibis.literal("credit"), **stamp),
-        distinct=False,
-    )
-    con.truncate_table(CUSTOMER_TAGS.name)
+    delete_where(con, CUSTOMER_TAGS, model="credit")
     con.insert(CUSTOMER_TAGS.name, conform(rows, CUSTOMER_TAGS))
 
 
