@@ -1,6 +1,6 @@
 """Run every benchmark at one size, print one table of ratios, write ``bench/results.json``.
 
-    .venv/bin/python bench/run.py --orders 1e6 [--only ingest,identity,models,clv,pipeline]
+    .venv/bin/python bench/run.py --orders 1e6 [--only ingest,identity,models,clv,pipeline,scale]
                                   [--out bench/results.json]
 
 Each benchmark runs in its own process (``bench/<name>.py ... --json PATH``), so
@@ -34,13 +34,14 @@ from process import ROOT, ChildFailed, run_script
 from rich.console import Console
 from rich.table import Table
 
-BENCHMARKS = ("ingest", "identity", "models", "clv", "pipeline")
+BENCHMARKS = ("ingest", "identity", "models", "clv", "pipeline", "scale")
 SIZE_FLAG = {
     "ingest": "--orders",
     "identity": "--records",
     "models": "--orders",
     "clv": "--orders",
     "pipeline": "--orders",
+    "scale": "--orders",
 }
 """The identity benchmark resolves as many synthetic customer records as there are orders."""
 PACKAGES = (

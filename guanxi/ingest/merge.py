@@ -19,7 +19,12 @@ from guanxi.tables import IMPORT_BATCHES, IMPORT_QUARANTINE
 _BOOKKEEPING = {"batch_id", "ingested_at", "row_hash"}
 
 
-def _hash_sql(columns: list[str]) -> str:
+def row_hash_sql(columns: list[str]) -> str:
+    """The SQL expression of a row's ``row_hash``: MD5 over the columns, nulls and separators kept apart.
+
+    ``columns`` are internal column names (never user input). Whatever loads rows
+    the importer may later compare against must stamp them with this digest.
+    """
     parts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), chr(0))" for c in columns)
     return f"md5(concat_ws(chr(31), {parts}))"
 
@@ -36,7 +41,7 @@ def prepare(con: Any, t: Transform) -> None:
         SELECT h.* EXCLUDE (_old_hash),
                CASE WHEN h._old_hash IS NULL THEN 'insert'
                     WHEN h._old_hash = h.row_hash THEN 'same' ELSE 'update' END AS _action
-        FROM (SELECT m.*, {_hash_sql(business)} AS row_hash
+        FROM (SELECT m.*, {row_hash_sql(business)} AS row_hash
               FROM (SELECT {cols}, t.row_hash AS _old_hash
                     FROM _gx_final f LEFT JOIN {spec.name} t ON {on}) m) h"""  # noqa: S608 - internal names only
     )
