@@ -115,8 +115,10 @@ def refresh(con: BaseBackend, keep: Keep, *, incremental: bool, config_key: str 
 
 
 def commit(con: BaseBackend, refreshed: Refresh) -> None:
-    """Remember what the kept tables were built from; call once the run that refreshed them is complete."""
-    _clear_state(con)
+    """Remember what the kept tables were built from; call once the run that refreshed them is complete.
+
+    :func:`refresh` emptied the state before it changed anything, so this writes the one state row.
+    """
     _write_state(con, refreshed.marks)
 
 
