@@ -3,7 +3,8 @@
 The URL in ``Settings.warehouse_url`` chooses the backend; callers receive an
 Ibis backend and never branch on which:
 
-* ``duckdb://PATH`` — an embedded DuckDB file (``duckdb://`` alone: in memory);
+* ``duckdb://PATH[?SETTING=VALUE…]`` — an embedded DuckDB file (``duckdb://`` alone: in
+  memory), with optional DuckDB settings such as ``memory_limit`` (see :func:`duckdb_config`);
 * ``postgresql://USER@HOST:PORT/DB`` (also ``postgresql+psycopg://``);
 * ``pyspark://MASTER?warehouse=DIR&database=NAME&spark.KEY=VALUE`` — Spark SQL
   through a SparkSession started in this process (see :func:`spark_target`);
@@ -55,7 +56,19 @@ def backend_name(url: str) -> str:
 def duckdb_path(url: str) -> str:
     """The file path in a ``duckdb://`` URL (``:memory:`` for an empty path)."""
     rest = url.split("://", 1)[1] if "://" in url else url
-    return rest or ":memory:"
+    return unquote(rest.partition("?")[0]) or ":memory:"
+
+
+def duckdb_config(url: str) -> dict[str, str]:
+    """DuckDB settings given as query parameters of a ``duckdb://`` URL.
+
+    ``duckdb://data/w.duckdb?memory_limit=12GB&threads=2&temp_directory=/big/tmp`` caps
+    DuckDB's own memory (beyond it, large operations spill to the temp directory),
+    its threads and where it spills. Any DuckDB setting name is accepted; DuckDB
+    itself rejects unknown names and bad values when the warehouse is opened.
+    """
+    query = url.partition("?")[2]
+    return dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
 
 
 @dataclass(frozen=True)
@@ -169,7 +182,7 @@ def connect(settings: Settings) -> BaseBackend:
             path = duckdb_path(url)
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            con: BaseBackend = ibis.duckdb.connect(path)
+            con: BaseBackend = ibis.duckdb.connect(path, **duckdb_config(url))
         elif name == "pyspark":
             con = _connect_spark(url, settings)
         elif name in {"postgres", "clickhouse", "snowflake", "bigquery"}:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from guanxi.errors import ConfigError
+from guanxi.errors import ConfigError, WarehouseError
 from guanxi.tables import ALL_TABLES
-from guanxi.warehouse import backend_name, connect, duckdb_path, spark_target
+from guanxi.warehouse import backend_name, connect, duckdb_config, duckdb_path, raw_duckdb, spark_target
 
 
 def test_urls_name_their_backend():
@@ -20,6 +20,29 @@ def test_urls_name_their_backend():
     assert backend_name("spark://") == "pyspark"
     assert duckdb_path("duckdb://data/w.duckdb") == "data/w.duckdb"
     assert duckdb_path("duckdb://") == ":memory:"
+    assert duckdb_path("duckdb://data/w.duckdb?memory_limit=2GB") == "data/w.duckdb"
+
+
+def test_duckdb_settings_ride_on_the_url(settings):
+    assert duckdb_config("duckdb://w.duckdb") == {}
+    assert duckdb_config("duckdb://w.duckdb?memory_limit=512MB&threads=1") == {
+        "memory_limit": "512MB",
+        "threads": "1",
+    }
+    url = f"duckdb://{settings.data_dir}/capped.duckdb?memory_limit=512MB&threads=1"
+    con = connect(settings.model_copy(update={"warehouse_url": url}))
+    raw = raw_duckdb(con)
+    assert raw.sql("SELECT current_setting('threads')").fetchone()[0] == 1
+    limit = raw.sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "") in {"488.2MiB", "512.0MB", "512MB"}, limit
+    assert "raw_orders" in con.list_tables()  # the canonical tables, as with a plain URL
+    con.disconnect()
+
+
+def test_an_unknown_duckdb_setting_is_refused_with_the_url(settings):
+    url = f"duckdb://{settings.data_dir}/w.duckdb?no_such_setting=1"
+    with pytest.raises(WarehouseError, match="no_such_setting"):
+        connect(settings.model_copy(update={"warehouse_url": url}))
 
 
 def test_connect_creates_every_canonical_table_and_is_idempotent(settings):
