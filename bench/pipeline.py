@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import figures
-from process import ChildFailed, run_measured
+from process import run_measured, run_stages
 
 from guanxi.config import Settings, get_settings
 from guanxi.demo.spec import MAX_ORDERS, MIN_ORDERS
@@ -178,22 +178,12 @@ def generator_growth(orders: int, work: Path, full: dict[str, Any]) -> tuple[dic
 
 
 def _measure(orders: int, work: Path) -> dict[str, Any]:
-    stages: list[dict[str, Any]] = []
     warnings: list[str] = []
-    failed: str | None = None
     if orders > MAX_ORDERS:
         warnings.append(f"guanxi.demo generates at most {MAX_ORDERS:,} orders; asked for {orders:,}")
-    for stage in STAGES:
-        print(f"  pipeline stage {stage} …", flush=True)
-        try:
-            measured = _stage(stage, orders, work)
-        except ChildFailed as err:
-            failed = f"{stage} failed: {err.reason}"
-            warnings.append(failed)
-            break
-        print(f"    {measured['seconds']:.1f} s, peak RSS {measured['peak_rss_mib']:,.0f} MiB", flush=True)
-        stages.append(measured)
-        warnings += [f"models: {w}" for w in measured.get("warnings", [])]
+    run = run_stages("pipeline", STAGES, lambda stage: _stage(stage, orders, work))
+    stages, failed = run.done, run.failed
+    warnings += run.warnings
     result_figures = [
         figures.value(
             f"pipeline: {s['stage']}",

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,37 @@ def call_isolated(target: str, **kwargs: Any) -> Child:
     child.peak_rss_mib = child.result["peak_rss_mib"]
     child.result = child.result["result"]
     return child
+
+
+@dataclass
+class Stages:
+    """What :func:`run_stages` measured: the stages that finished, warnings, the failure if any."""
+
+    done: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failed: str | None = None
+
+
+def run_stages(label: str, stages: Sequence[str], run: Callable[[str], dict[str, Any]]) -> Stages:
+    """Run ``stages`` in order with ``run`` (each in its own measured process), printing time and peak RSS.
+
+    Stops at the first stage whose process fails (:class:`ChildFailed`); its
+    reason is the failure and the first warning. A stage's own ``warnings``
+    (the models run's) are kept, prefixed with ``models:``.
+    """
+    measured = Stages()
+    for stage in stages:
+        print(f"  {label} stage {stage} …", flush=True)
+        try:
+            result = run(stage)
+        except ChildFailed as err:
+            measured.failed = f"{stage} failed: {err.reason}"
+            measured.warnings.append(measured.failed)
+            break
+        print(f"    {result['seconds']:.1f} s, peak RSS {result['peak_rss_mib']:,.0f} MiB", flush=True)
+        measured.done.append(result)
+        measured.warnings += [f"models: {w}" for w in result.get("warnings", [])]
+    return measured
 
 
 def self_peak_rss_mib() -> float:

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import figures
-from process import ChildFailed, run_measured
+from process import run_measured, run_stages
 
 from guanxi.config import Settings, get_settings
 from guanxi.ingest.merge import row_hash_sql  # the importer's own row digest, so the hashes agree
@@ -568,20 +568,8 @@ def measure(orders: float, folder: Path | None = None, chunk: int = CHUNK) -> di
 
 
 def _measure(orders: int, chunk: int, work: Path) -> dict[str, Any]:
-    stages: list[dict[str, Any]] = []
-    warnings: list[str] = []
-    failed: str | None = None
-    for stage in STAGES:
-        print(f"  scale stage {stage} …", flush=True)
-        try:
-            measured = _stage(stage, orders, chunk, work)
-        except ChildFailed as err:
-            failed = f"{stage} failed: {err.reason}"
-            warnings.append(failed)
-            break
-        print(f"    {measured['seconds']:.1f} s, peak RSS {measured['peak_rss_mib']:,.0f} MiB", flush=True)
-        stages.append(measured)
-        warnings += [f"models: {w}" for w in measured.get("warnings", [])]
+    run = run_stages("scale", STAGES, lambda stage: _stage(stage, orders, chunk, work))
+    stages, warnings, failed = run.done, run.warnings, run.failed
     by_stage = {s["stage"]: s for s in stages}
     result_figures = [
         figures.value(
