@@ -1,24 +1,33 @@
 """The one error root of guanxi.
 
 Every error a user can act on is a :class:`GuanxiError` with a stable ``code``
-(a short snake_case string). The CLI prints ``code: message``; the web layer maps
-codes to HTTP status in one place (:data:`HTTP_STATUS`) and returns one JSON shape.
+(a short snake_case string) and the HTTP status it answers with
+(:attr:`GuanxiError.http_status`, carried by the class: no central map). The CLI
+prints ``code: message``; the web layer answers ``http_status`` with one JSON
+shape. A more specific cause may pass its own ``code=`` (``smtp_deferred``,
+``file_unreadable`` …); the status stays the class's.
 
-    GuanxiError
-    ├── ConfigError             config_invalid          settings or a config file is wrong
-    ├── NotFoundError           not_found               a customer, batch, preset … does not exist
-    ├── AuthError               auth_failed             wrong credentials, missing session
-    ├── PermissionDeniedError   permission_denied       role does not allow the action
-    ├── WarehouseError          warehouse_error         the warehouse refused a statement
-    ├── BackendUnsupportedError backend_unsupported     a backend lacks what a step needs
-    └── ImportError_            import_failed           an import could not run at all
-        ├── FileFormatError     file_unreadable         unknown format, undecodable bytes, empty file
-        ├── MappingError        mapping_invalid         required columns missing, bad mapping file
-        └── UnknownPresetError  preset_unknown          no such platform preset
+    GuanxiError                 guanxi_error        400
+    ├── ConfigError             config_invalid      500   settings or a config file is wrong
+    ├── ValidationFailedError   validation_failed   422   a value given by a person is malformed
+    ├── NotFoundError           not_found           404   a customer, batch, preset … does not exist
+    ├── AlreadyExistsError      already_exists      409   a user, segment … of that name exists
+    ├── ConflictError           conflict            409   the action conflicts with the current state
+    ├── AuthError               auth_failed         401   wrong credentials, missing session
+    ├── PermissionDeniedError   permission_denied   403   role does not allow the action
+    ├── RateLimitedError        rate_limited        429   too many attempts; try again later
+    ├── WarehouseError          warehouse_error     500   the warehouse refused a statement
+    ├── BackendUnsupportedError backend_unsupported 501   a backend lacks what a step needs
+    └── ImportError_            import_failed       422   an import could not run at all
+        ├── FileFormatError     file_unreadable     422   unknown format, undecodable bytes, empty file
+        ├── MappingError        mapping_invalid     422   required columns missing, bad mapping file
+        └── UnknownPresetError  preset_unknown      404   no such platform preset
 
-Areas add their own subclasses, each drawn in its module: ``SegmentSpecError``
-(a ``ConfigError``, ``segment_invalid``) in :mod:`guanxi.segments.validation`,
-``MarketingError`` and its delivery errors in :mod:`guanxi.marketing.errors`.
+Areas add their own subclasses in their own ``errors`` module, each tree drawn
+there: :mod:`guanxi.appdb.errors` (``last_admin``), :mod:`guanxi.identity.errors`,
+:mod:`guanxi.segments.errors` (``segment_in_use``, ``segment_archived``,
+``segment_invalid``), :mod:`guanxi.models.errors` (``model_fit_failed``,
+``points_insufficient``), :mod:`guanxi.marketing.errors` (delivery errors).
 
 Row-level problems inside a readable file are *not* errors: those rows are
 quarantined with a reason and the import goes on.
@@ -26,11 +35,15 @@ quarantined with a reason and the import goes on.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class GuanxiError(Exception):
-    """Root of every guanxi error; carries a machine-readable ``code``."""
+    """Root of every guanxi error; carries a machine-readable ``code`` and its ``http_status``."""
 
     code = "guanxi_error"
+    http_status: ClassVar[int] = 400
+    """The HTTP status the web layer answers with for this class (and every ``code=`` given to it)."""
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -44,30 +57,57 @@ class GuanxiError(Exception):
 
 class ConfigError(GuanxiError):
     code = "config_invalid"
+    http_status = 500
+
+
+class ValidationFailedError(GuanxiError):
+    code = "validation_failed"
+    http_status = 422
 
 
 class NotFoundError(GuanxiError):
     code = "not_found"
+    http_status = 404
+
+
+class AlreadyExistsError(GuanxiError):
+    code = "already_exists"
+    http_status = 409
+
+
+class ConflictError(GuanxiError):
+    code = "conflict"
+    http_status = 409
 
 
 class AuthError(GuanxiError):
     code = "auth_failed"
+    http_status = 401
 
 
 class PermissionDeniedError(GuanxiError):
     code = "permission_denied"
+    http_status = 403
+
+
+class RateLimitedError(GuanxiError):
+    code = "rate_limited"
+    http_status = 429
 
 
 class WarehouseError(GuanxiError):
     code = "warehouse_error"
+    http_status = 500
 
 
 class BackendUnsupportedError(GuanxiError):
     code = "backend_unsupported"
+    http_status = 501
 
 
 class ImportError_(GuanxiError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
     code = "import_failed"
+    http_status = 422
 
 
 class FileFormatError(ImportError_):
@@ -80,30 +120,4 @@ class MappingError(ImportError_):
 
 class UnknownPresetError(ImportError_):
     code = "preset_unknown"
-
-
-HTTP_STATUS: dict[str, int] = {
-    "config_invalid": 500,
-    "segment_invalid": 422,
-    "segment_in_use": 409,
-    "segment_archived": 409,
-    "not_found": 404,
-    "auth_failed": 401,
-    "permission_denied": 403,
-    "warehouse_error": 500,
-    "backend_unsupported": 501,
-    "import_failed": 422,
-    "file_unreadable": 422,
-    "mapping_invalid": 422,
-    "preset_unknown": 404,
-    "validation_failed": 422,
-    "already_exists": 409,
-    "last_admin": 409,
-    "rate_limited": 429,
-    "points_insufficient": 409,
-    "points_invalid": 422,
-    "model_fit_failed": 422,
-    "identity_key_ambiguous": 409,
-    "customer_retired": 410,
-}
-"""HTTP status for each error code; anything unlisted is a 400."""
+    http_status = 404

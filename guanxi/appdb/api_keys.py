@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from guanxi.appdb import audit
 from guanxi.appdb.accounts import ApiKey, User
 from guanxi.appdb.roles import Role
-from guanxi.errors import AuthError, GuanxiError, NotFoundError
+from guanxi.errors import AuthError, NotFoundError, ValidationFailedError
 
 SCHEME = "gx_"
 TOUCH_EVERY = timedelta(minutes=1)
@@ -62,7 +62,7 @@ def issue_api_key(
     """Create a key with ``role``. The secret is in the result only; audited without it."""
     label = name.strip()
     if not label or len(label) > 128:
-        raise GuanxiError("an API key needs a name of 1-128 characters", code="validation_failed")
+        raise ValidationFailedError("an API key needs a name of 1-128 characters")
     while True:
         prefix = SCHEME + secrets.token_hex(4)
         if session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix)) is None:

@@ -13,7 +13,7 @@ from guanxi.appdb.migrate import upgrade
 from guanxi.appdb.roles import Role
 from guanxi.appdb.users import count_active_admins, create_user, find_user
 from guanxi.config import Settings
-from guanxi.errors import GuanxiError
+from guanxi.errors import AlreadyExistsError
 
 ADMIN_USERNAME = "admin"
 
@@ -50,10 +50,9 @@ def initialise(
             if count_active_admins(session) > 0:
                 return InitResult(revision, admin_created=False, admin_username=None, generated_password=None)
             if find_user(session, ADMIN_USERNAME) is not None:
-                raise GuanxiError(
+                raise AlreadyExistsError(
                     "there is no active admin and the name 'admin' is taken; "
-                    "promote someone with `guanxi users set-role USERNAME admin`",
-                    code="already_exists",
+                    "promote someone with `guanxi users set-role USERNAME admin`"
                 )
             generated = None if admin_password else secrets.token_urlsafe(12)
             create_user(

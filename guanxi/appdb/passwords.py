@@ -9,7 +9,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from guanxi.errors import GuanxiError
+from guanxi.errors import ValidationFailedError
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024
@@ -18,16 +18,16 @@ _HASHER = PasswordHasher()
 
 
 def check_password_rules(password: str) -> None:
-    """Raise :class:`GuanxiError` (``validation_failed``) unless the password is acceptable.
+    """Raise :class:`~guanxi.errors.ValidationFailedError` unless the password is acceptable.
 
     Acceptable: 8 to 1024 characters, not only whitespace.
     """
     if len(password) < MIN_LENGTH or not password.strip():
-        raise GuanxiError(
-            f"the password must have at least {MIN_LENGTH} characters", code="validation_failed"
+        raise ValidationFailedError(
+            f"the password must have at least {MIN_LENGTH} characters"
         )
     if len(password) > MAX_LENGTH:
-        raise GuanxiError(f"the password must have at most {MAX_LENGTH} characters", code="validation_failed")
+        raise ValidationFailedError(f"the password must have at most {MAX_LENGTH} characters")
 
 
 def hash_password(password: str) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from guanxi.errors import GuanxiError
+from guanxi.errors import ValidationFailedError
 
 
 class Role(StrEnum):
@@ -64,10 +64,10 @@ def allows(role: Role, permission: Permission) -> bool:
 def parse_role(value: str) -> Role:
     """The :class:`Role` named ``value`` (case-insensitive).
 
-    Raises :class:`GuanxiError` (``validation_failed``) listing the valid roles.
+    Raises :class:`~guanxi.errors.ValidationFailedError` listing the valid roles.
     """
     try:
         return Role(value.strip().lower())
     except ValueError as err:
         valid = ", ".join(role.value for role in Role)
-        raise GuanxiError(f"unknown role {value!r}; use one of: {valid}", code="validation_failed") from err
+        raise ValidationFailedError(f"unknown role {value!r}; use one of: {valid}") from err

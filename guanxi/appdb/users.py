@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.appdb import audit
 from guanxi.appdb.accounts import LOCALES, User
+from guanxi.appdb.errors import LastAdminError
 from guanxi.appdb.passwords import (
     DUMMY_HASH,
     check_password_rules,
@@ -30,7 +31,7 @@ from guanxi.appdb.passwords import (
     verify_password,
 )
 from guanxi.appdb.roles import Role
-from guanxi.errors import AuthError, GuanxiError, NotFoundError
+from guanxi.errors import AlreadyExistsError, AuthError, NotFoundError, ValidationFailedError
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -38,24 +39,23 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 def normalise_username(username: str) -> str:
     """The canonical (lower-case, trimmed) form of a username.
 
-    Raises :class:`GuanxiError` (``validation_failed``) unless it is 2–64 of
+    Raises :class:`~guanxi.errors.ValidationFailedError` unless it is 2–64 of
     ``a-z 0-9 . _ -`` starting with a letter or digit.
     """
     name = username.strip().lower()
     if not USERNAME.match(name):
-        raise GuanxiError(
+        raise ValidationFailedError(
             f"invalid username {username!r}: use 2-64 characters a-z, 0-9, '.', '_' or '-', "
             "starting with a letter or digit",
-            code="validation_failed",
         )
     return name
 
 
 def check_locale(locale: str) -> str:
-    """``locale`` if the interface speaks it, else :class:`GuanxiError` (``validation_failed``)."""
+    """``locale`` if the interface speaks it, else :class:`~guanxi.errors.ValidationFailedError`."""
     if locale not in LOCALES:
-        raise GuanxiError(
-            f"unknown locale {locale!r}; use one of: {', '.join(LOCALES)}", code="validation_failed"
+        raise ValidationFailedError(
+            f"unknown locale {locale!r}; use one of: {', '.join(LOCALES)}"
         )
     return locale
 
@@ -81,9 +81,9 @@ def create_user(
     check_locale(locale)
     shown = (display_name or "").strip() or name
     if len(shown) > 128:
-        raise GuanxiError("the display name must have at most 128 characters", code="validation_failed")
+        raise ValidationFailedError("the display name must have at most 128 characters")
     if find_user(session, name) is not None:
-        raise GuanxiError(f"a user named {name!r} already exists", code="already_exists")
+        raise AlreadyExistsError(f"a user named {name!r} already exists")
     user = User(
         username=name,
         display_name=shown,
@@ -98,7 +98,7 @@ def create_user(
     try:
         session.flush()
     except IntegrityError as err:
-        raise GuanxiError(f"a user named {name!r} already exists", code="already_exists") from err
+        raise AlreadyExistsError(f"a user named {name!r} already exists") from err
     audit.record(
         session,
         actor=actor,
@@ -174,8 +174,8 @@ def set_role(session: Session, user: User, role: Role, *, actor: str, now: datet
     if user.role == role:
         return user
     if user.role == Role.ADMIN and user.active and count_active_admins(session) <= 1:
-        raise GuanxiError(
-            f"{user.username!r} is the last active admin; make another user admin first", code="last_admin"
+        raise LastAdminError(
+            f"{user.username!r} is the last active admin; make another user admin first"
         )
     previous = user.role
     user.role = role
@@ -200,8 +200,8 @@ def deactivate(session: Session, user: User, *, actor: str, now: datetime) -> Us
     if not user.active:
         return user
     if user.role == Role.ADMIN and count_active_admins(session) <= 1:
-        raise GuanxiError(
-            f"{user.username!r} is the last active admin; make another user admin first", code="last_admin"
+        raise LastAdminError(
+            f"{user.username!r} is the last active admin; make another user admin first"
         )
     user.active = False
     user.security_stamp = new_stamp()

@@ -8,7 +8,7 @@
         ├── ChannelUnknownError     channel_unknown        no channel of that name is registered (permanent)
         ├── StepKindUnknownError    step_kind_unknown      no journey-step handler for a kind (permanent)
         ├── StepPayloadError        step_payload_invalid   a journey step lacks what its kind needs (permanent)
-        └── TemplateError           template_invalid       a template cannot be compiled or rendered (permanent)
+        └── TemplateError           template_invalid       a template (HTTP 422) cannot be compiled or rendered (permanent)
 
 Each error says whether retrying can help through :attr:`MarketingError.permanent`;
 the queue sends a permanent failure to ``dead`` at once and retries the others
@@ -57,6 +57,7 @@ class StepPayloadError(MarketingError):
 
 class TemplateError(MarketingError):
     code = "template_invalid"
+    http_status = 422
     permanent = True
 
 

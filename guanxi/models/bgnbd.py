@@ -32,6 +32,7 @@ class FitError(GuanxiError):
     """The optimiser did not converge on the data given."""
 
     code = "model_fit_failed"
+    http_status = 422
 
 
 def minimise_log_params(objective: Callable[[Array], tuple[float, Array]], start: Array, model: str) -> Array:

@@ -43,7 +43,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from guanxi.errors import GuanxiError
+from guanxi.errors import GuanxiError, ValidationFailedError
 from guanxi.models.config import PointsConfig
 from guanxi.models.inputs import cutoff
 from guanxi.models.outputs import POINTS_LEDGER, conform, ensure_outputs
@@ -55,6 +55,7 @@ class InsufficientPointsError(GuanxiError):
     """A redemption asked for more points than the customer holds."""
 
     code = "points_insufficient"
+    http_status = 409
 
 
 def _multiplier(day: ir.DateValue, config: PointsConfig) -> ir.FloatingValue:
@@ -329,10 +330,10 @@ def redeem_points(
     Idempotent per ``reference`` (an order or coupon id): redeeming the same
     reference again changes nothing and returns the current balance. Raises
     :class:`InsufficientPointsError` when the balance is too small and
-    ``ValueError``-like :class:`GuanxiError` for a non-positive amount.
+    :class:`~guanxi.errors.ValidationFailedError` (``points_invalid``) for a non-positive amount.
     """
     if points <= 0:
-        raise GuanxiError("points to redeem must be positive", code="points_invalid")
+        raise ValidationFailedError("points to redeem must be positive", code="points_invalid")
     ledger = con.table(POINTS_LEDGER.name)
     identity_map = con.table("identity_map")
     balance_row = balances(ledger, identity_map).filter(lambda t: t.customer_id == customer_id)

@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanxi.appdb.audit import record
-from guanxi.errors import GuanxiError, NotFoundError
+from guanxi.errors import AlreadyExistsError, NotFoundError
 from guanxi.segments.compiler import compile_spec
+from guanxi.segments.errors import SegmentArchivedError, SegmentInUseError
 from guanxi.segments.membership import RefreshResult, apply_refresh, current_members
 from guanxi.segments.spec import KEY_PATTERN, SegmentSpec, references
 from guanxi.segments.store import Segment
@@ -103,7 +104,7 @@ def create_segment(
     data = spec.to_data() if isinstance(spec, SegmentSpec) else spec
     parsed = parse_spec(data, key=key, resolve=resolver(session), source=f"segment {key!r}")
     if session.scalars(select(Segment.id).where(Segment.key == key)).first() is not None:
-        raise GuanxiError(f"a segment {key!r} already exists", code="already_exists")
+        raise AlreadyExistsError(f"a segment {key!r} already exists")
     row = Segment(
         key=key,
         name=name or parsed.name or key,
@@ -134,7 +135,7 @@ def update_segment(
     """Change a live definition's spec, name or description (validated like :func:`create_segment`)."""
     row = get_segment(session, key)
     if row.archived:
-        raise GuanxiError(f"segment {key!r} is archived", code="segment_archived")
+        raise SegmentArchivedError(f"segment {key!r} is archived")
     changed: list[str] = []
     if spec is not None:
         data = spec.to_data() if isinstance(spec, SegmentSpec) else spec
@@ -168,7 +169,7 @@ def archive_segment(session: Session, key: str, *, actor: str, now: datetime) ->
         return row
     users = [other.key for other in list_segments(session) if other.key != key and key in _references(other)]
     if users:
-        raise GuanxiError(f"segment {key!r} is used by {', '.join(users)}", code="segment_in_use")
+        raise SegmentInUseError(f"segment {key!r} is used by {', '.join(users)}")
     row.archived, row.archived_at = True, now
     row.updated_by, row.updated_at = actor, now
     record(session, actor=actor, action="segment.archive", target=f"segment:{key}", now=now)
@@ -230,7 +231,7 @@ def refresh(
     rows = list_segments(session) if keys is None else [get_segment(session, key) for key in keys]
     archived = [row.key for row in rows if row.archived]
     if archived:
-        raise GuanxiError(f"segment {', '.join(archived)} is archived", code="segment_archived")
+        raise SegmentArchivedError(f"segment {', '.join(archived)} is archived")
     results = []
     for row in rows:
         key = row.key

@@ -61,6 +61,7 @@ class SegmentSpecError(ConfigError):
     """A segment spec is invalid; ``problems`` lists every problem found, not just the first."""
 
     code = "segment_invalid"
+    http_status = 422
 
     def __init__(self, problems: list[Problem], *, source: str = "segment spec") -> None:
         self.problems = list(problems)

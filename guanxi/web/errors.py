@@ -4,9 +4,9 @@ JSON callers (``/v1``, ``/healthz``, or ``Accept: application/json``) always get
 
     {"error": {"code": "<code>", "message": "<what to do>"}}
 
-with the HTTP status from :data:`guanxi.errors.HTTP_STATUS` (a subclass that
-carries a more specific code falls back to its class's status; anything
-unknown is 400). Browsers get the same code and message as an HTML page in
+with the HTTP status the error's class carries
+(:attr:`guanxi.errors.GuanxiError.http_status`; a more specific ``code=`` keeps
+its class's status). Browsers get the same code and message as an HTML page in
 their language, or a redirect to the sign-in page when they are not signed in.
 """
 
@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from guanxi.errors import HTTP_STATUS, GuanxiError
+from guanxi.errors import GuanxiError
 from guanxi.web.pages import render
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,8 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 
 def status_for(err: GuanxiError) -> int:
-    """HTTP status of an error: by its code, else by its class's code, else 400."""
-    return HTTP_STATUS.get(err.code) or HTTP_STATUS.get(type(err).code) or 400
+    """HTTP status of an error: the one its class carries."""
+    return err.http_status
 
 
 def wants_json(request: Request) -> bool:

@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from guanxi.errors import GuanxiError
+from guanxi.errors import RateLimitedError
 
 
 @dataclass
@@ -15,7 +15,7 @@ class SignInThrottle:
     """At most ``limit`` failed sign-ins per username within ``window``.
 
     Kept in memory per app process (a restart forgets it). ``check`` raises
-    :class:`GuanxiError` (``rate_limited``) while a username is locked; a
+    :class:`~guanxi.errors.RateLimitedError` while a username is locked; a
     successful sign-in clears its failures. Thread-safe.
     """
 
@@ -36,8 +36,8 @@ class SignInThrottle:
             times = self._recent(key, now)
             if len(times) >= self.limit:
                 wait = max(1, int((times[0] + self.window - now).total_seconds() // 60) + 1)
-                raise GuanxiError(
-                    f"too many failed sign-ins for {key!r}; try again in {wait} minutes", code="rate_limited"
+                raise RateLimitedError(
+                    f"too many failed sign-ins for {key!r}; try again in {wait} minutes"
                 )
 
     def failed(self, username: str, now: datetime) -> None:

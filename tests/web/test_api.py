@@ -8,7 +8,6 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from guanxi.appdb.roles import Role
-from guanxi.errors import HTTP_STATUS
 
 from .conftest import csrf_of
 
@@ -97,7 +96,7 @@ def test_duplicate_user_through_the_api_is_an_error_in_the_one_shape(
     client.cookies.clear()
     body = {"username": "admin", "password": "pass-word-123", "role": "viewer"}
     response = client.post("/v1/users", json=body, headers={"X-API-Key": key})
-    assert response.status_code == HTTP_STATUS.get("already_exists", 400)
+    assert response.status_code == 409
     assert response.json() == {
         "error": {"code": "already_exists", "message": "a user named 'admin' already exists"}
     }
