@@ -6,6 +6,7 @@ package, so an installed guanxi can always bring its own database up to date.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -17,15 +18,25 @@ from sqlalchemy import Engine
 from guanxi.appdb.database import make_engine
 from guanxi.config import Settings
 from guanxi.errors import ConfigError
+from guanxi.plugins import plugin_manager, results_by_plugin
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def version_locations() -> list[Path]:
+    """Every plugin's folder of revision scripts, built-ins first (one version chain across them)."""
+    folders: list[Path] = []
+    for _plugin, found in results_by_plugin(plugin_manager().hook.register_migrations):
+        folders.extend(Path(folder) for folder in found if Path(folder) not in folders)
+    return folders
+
+
 def alembic_config() -> Config:
-    """An Alembic config pointing at the packaged migration scripts."""
+    """An Alembic config for the packaged environment and every plugin's revision folders."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(str(f) for f in version_locations()))
     return config
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from guanxi.cli.context import console, fails_cleanly, settings, warehouse
 from guanxi.ingest.api import STEPS, import_file
 from guanxi.ingest.fields import REASONS
-from guanxi.ingest.preset import KINDS, builtin_presets
+from guanxi.ingest.preset import KINDS, available_presets
 from guanxi.ingest.quality import quality_report
 from guanxi.ingest.report import ImportReport
 
@@ -104,7 +104,7 @@ def presets_command() -> None:
     table = Table(title="内置映射 built-in presets")
     for column in ("name", "kind", "source", "description"):
         table.add_column(column)
-    for preset in builtin_presets().values():
+    for preset in available_presets().values():
         table.add_row(preset.name, preset.kind, preset.source, preset.description)
     console.print(table)
 

@@ -3,22 +3,23 @@
 A mapping says, for one import KIND, which input header(s) feed each canonical
 field (the first non-empty of the listed headers wins), and how platform words
 map onto canonical values (``status_map``, ``value_map``). Built-in presets
-live in ``guanxi/ingest/presets/*.yaml``; a user mapping file has the same shape.
+live in ``guanxi/ingest/presets/*.yaml`` and enter, like a plugin's, through the
+``register_import_presets`` hook; a user mapping file has the same shape.
 """
 
 from __future__ import annotations
 
 import difflib
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from guanxi.errors import MappingError, UnknownPresetError
+from guanxi.errors import ConfigError, MappingError, UnknownPresetError
 from guanxi.ingest.fields import RULES
+from guanxi.plugins import plugin_manager, results_by_plugin
 from guanxi.tables import RAW_TABLES
 
 KINDS = tuple(RAW_TABLES)
@@ -115,20 +116,39 @@ def _parse(data: Any, origin: str) -> Mapping:
 
 
 @cache
-def builtin_presets() -> dict[str, Mapping]:
-    """Every shipped preset by name (read once per process)."""
-    presets: dict[str, Mapping] = {}
-    folder = resources.files("guanxi.ingest") / "presets"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml"):
-            mapping = _parse(yaml.safe_load(entry.read_text(encoding="utf-8")), entry.name)
-            presets[mapping.name] = mapping
-    return presets
+def read_preset_folder(folder: Path) -> tuple[Mapping, ...]:
+    """The presets in ``folder``'s ``*.yaml`` files, by file name (each folder read once per process).
+
+    Raises :class:`MappingError` naming the file for a preset that does not validate.
+    """
+    found: list[Mapping] = []
+    for entry in sorted(folder.glob("*.yaml")):
+        found.append(_parse(yaml.safe_load(entry.read_text(encoding="utf-8")), entry.name))
+    return tuple(found)
+
+
+def available_presets() -> dict[str, Mapping]:
+    """Every preset by name: the built-ins and each plugin's, through ``register_import_presets``.
+
+    A hook returns mappings or folders of preset YAML files. Two presets of the
+    same name raise :class:`~guanxi.errors.ConfigError` naming both plugins.
+    """
+    found: dict[str, Mapping] = {}
+    owner: dict[str, str] = {}
+    for plugin, items in results_by_plugin(plugin_manager().hook.register_import_presets):
+        for item in items:
+            for mapping in read_preset_folder(Path(item)) if isinstance(item, Path | str) else (item,):
+                if mapping.name in found:
+                    raise ConfigError(
+                        f"two plugins define the import preset {mapping.name!r}: {owner[mapping.name]} and {plugin}"
+                    )
+                found[mapping.name], owner[mapping.name] = mapping, plugin
+    return found
 
 
 def get_preset(name: str) -> Mapping:
-    """The built-in preset called ``name``; raises UnknownPresetError listing the choices."""
-    presets = builtin_presets()
+    """The preset called ``name``; raises UnknownPresetError listing the choices."""
+    presets = available_presets()
     if name not in presets:
         raise UnknownPresetError(f"no preset {name!r}; choose one of {', '.join(sorted(presets))}")
     return presets[name]
@@ -145,7 +165,7 @@ def load_mapping_file(path: Path) -> Mapping:
 
 def detect_preset(kind: str, headers: list[str]) -> Mapping | None:
     """The built-in preset of ``kind`` that best covers ``headers``, if one has every required field."""
-    candidates = [p for p in builtin_presets().values() if p.kind == kind and not p.missing_required(headers)]
+    candidates = [p for p in available_presets().values() if p.kind == kind and not p.missing_required(headers)]
     if not candidates:
         return None
     return max(candidates, key=lambda p: (p.coverage(headers), not p.name.startswith("generic")))
@@ -159,7 +179,7 @@ def suggest_mapping(kind: str, headers: list[str]) -> dict[str, str]:
     at most once. The result is a starting point for a user mapping file.
     """
     aliases: dict[str, str] = {}
-    for preset in builtin_presets().values():
+    for preset in available_presets().values():
         if preset.kind != kind:
             continue
         for field_name, names in preset.columns.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guanxi.ingest.preset import builtin_presets, detect_preset, mappable_fields, suggest_mapping
+from guanxi.ingest.preset import available_presets, detect_preset, mappable_fields, suggest_mapping
 from guanxi.ingest.reader import stage
 
 
@@ -33,7 +33,7 @@ def test_each_platform_export_is_recognised_from_its_headers(kind, file, preset,
 
 
 def test_every_preset_maps_only_real_fields_and_canonical_statuses():
-    presets = builtin_presets()
+    presets = available_presets()
 
     assert {"taobao-orders", "jd-orders", "youzan-orders", "shopify-orders"} <= set(presets)
     for preset in presets.values():

@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import guanxi.appdb.models  # noqa: F401  (registers every table on Base.metadata)
-from guanxi.appdb.base import Base
+from guanxi.appdb.models import load_tables
 
 
 def run_migrations_online() -> None:
@@ -15,7 +14,7 @@ def run_migrations_online() -> None:
         raise RuntimeError("guanxi migrations run through guanxi.appdb.migrate.upgrade(settings)")
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=load_tables(),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

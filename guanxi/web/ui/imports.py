@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from guanxi.appdb.roles import Permission
 from guanxi.errors import GuanxiError
-from guanxi.ingest.preset import KINDS, builtin_presets
+from guanxi.ingest.preset import KINDS, available_presets
 from guanxi.web.auth import CanImport, CanView
 from guanxi.web.batches import batch_quarantine, get_batch, list_batches
 from guanxi.web.csrf import CsrfChecked
@@ -22,7 +22,7 @@ PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
 def upload_choices() -> dict[str, object]:
-    presets = builtin_presets()
+    presets = available_presets()
     return {
         "kinds": list(KINDS),
         "presets": sorted(presets.values(), key=lambda p: (KINDS.index(p.kind), p.name)),

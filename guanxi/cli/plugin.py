@@ -1,0 +1,3 @@
+"""The built-in ``guanxi`` commands as a plugin."""
+
+from __future__ import annotations

@@ -1,0 +1,13 @@
+"""The import domain as a plugin: the shipped platform presets (Taobao, JD, Youzan, Shopify, generic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from guanxi.ingest.preset import Mapping
+from guanxi.plugins import hookimpl
+
+
+@hookimpl
+def register_import_presets() -> list[Mapping | Path]:
+    return [Path(__file__).parent / "presets"]

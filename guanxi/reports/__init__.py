@@ -1,0 +1,1 @@
+"""Reports: definitions registered through the ``register_reports`` hook."""
