@@ -37,6 +37,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 _lock = threading.Lock()
 _manager: pluggy.PluginManager | None = None
+_generation = 0
+"""Bumped whenever the set of plugins changes, so derived caches know to rebuild (:func:`cached`)."""
 
 T = TypeVar("T")
 
@@ -78,34 +80,76 @@ def plugin_manager() -> pluggy.PluginManager:
 
 def reset_plugin_manager() -> None:
     """Forget the process's manager; the next :func:`plugin_manager` call loads every plugin again."""
-    global _manager
+    global _manager, _generation
     with _lock:
         _manager = None
+        _generation += 1
 
 
 @contextmanager
 def using_plugins(*plugins: object) -> Iterator[pluggy.PluginManager]:
     """Register ``plugins`` (modules or objects with hook implementations) on the manager for a block."""
+    global _generation
     pm = plugin_manager()
     names = [pm.register(plugin) for plugin in plugins]
+    _generation += 1
     try:
         yield pm
     finally:
         for plugin, name in zip(plugins, names, strict=True):
             if name is not None:
                 pm.unregister(plugin=plugin)
+        _generation += 1
 
 
-def results_by_plugin(hook: Any, pm: pluggy.PluginManager | None = None) -> Iterator[tuple[str, list[Any]]]:
+def cached(build: Callable[[], T]) -> Callable[[], T]:
+    """``build()`` computed once per plugin set of the process's manager.
+
+    For what is derived from hook results and read often (interface words, the
+    menu): rebuilt after :func:`using_plugins` or :func:`reset_plugin_manager`.
+    """
+    memo: dict[int, T] = {}
+
+    def get() -> T:
+        key = _generation
+        if key not in memo:
+            memo.clear()
+            memo[key] = build()
+        return memo[key]
+
+    get.__doc__ = build.__doc__
+    get.__name__ = getattr(build, "__name__", "cached")
+    return get
+
+
+def call_in_order(
+    hook: Any, pm: pluggy.PluginManager | None = None, **kwargs: Any
+) -> list[tuple[str, Any]]:
+    """Call every implementation of ``hook`` with ``kwargs``, built-ins first (pluggy itself calls LIFO).
+
+    Returns ``(plugin name, result)`` per implementation.
+    """
+    pm = pm or plugin_manager()
+    return [
+        (pm.get_name(impl.plugin) or impl.plugin_name, impl.function(**kwargs))
+        for impl in hook.get_hookimpls()
+    ]
+
+
+def results_by_plugin(
+    hook: Any, pm: pluggy.PluginManager | None = None
+) -> Iterator[tuple[str, list[Any]]]:
     """``(plugin name, items)`` for each plugin implementing a zero-argument ``register_*`` hook.
 
     In registration order: built-ins in :data:`DEFAULT_PLUGINS` order, then
-    installed plugins. A hook that returns None counts as an empty list.
+    installed plugins. A hook that returns None counts as an empty list, one that
+    returns a single object (a mapping) as a list of that one object.
     """
     pm = pm or plugin_manager()
     for impl in hook.get_hookimpls():
         items = impl.function()
-        yield pm.get_name(impl.plugin) or impl.plugin_name, list(items or ())
+        found = [] if items is None else list(items) if isinstance(items, list | tuple) else [items]
+        yield pm.get_name(impl.plugin) or impl.plugin_name, found
 
 
 def collect(

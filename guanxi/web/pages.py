@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from guanxi.appdb.roles import Permission, Role
+from guanxi.plugins import cached, plugin_manager, results_by_plugin
 from guanxi.web import display
 from guanxi.web.auth import Principal
 from guanxi.web.csrf import csrf_token
@@ -18,23 +19,25 @@ from guanxi.web.state import AppState
 
 @dataclass(frozen=True)
 class MenuItem:
+    """One entry of the main menu, as the ``menu_items`` hook returns it."""
+
     key: str
-    """Catalogue key of the label."""
+    """Catalogue key of the label (a plugin brings its words through ``register_translations``)."""
     href: str
     permission: Permission
     section: str
     """Which page family it highlights."""
+    order: int = 500
+    """Place in the menu, smallest first (built-ins use 100 … 900 in steps of 100); ties keep plugin order."""
 
 
-MENU = (
-    MenuItem("nav.dashboard", "/", Permission.VIEW, "dashboard"),
-    MenuItem("nav.customers", "/customers", Permission.VIEW, "customers"),
-    MenuItem("nav.imports", "/imports", Permission.VIEW, "imports"),
-    MenuItem("nav.quality", "/quality", Permission.VIEW, "quality"),
-    MenuItem("nav.segments", "/segments", Permission.VIEW, "segments"),
-    MenuItem("nav.users", "/users", Permission.MANAGE_USERS, "users"),
-    MenuItem("nav.api", "/v1/docs", Permission.VIEW, "api"),
-)
+def _menu() -> tuple[MenuItem, ...]:
+    items = [item for _plugin, found in results_by_plugin(plugin_manager().hook.menu_items) for item in found]
+    return tuple(sorted(items, key=lambda item: item.order))
+
+
+menu = cached(_menu)
+"""Every plugin's menu entries in menu order (rebuilt when the plugins change)."""
 
 
 def flash(request: Request, kind: str, key: str, **params: Any) -> None:
@@ -81,7 +84,7 @@ def render(
         "locale": locale,
         "languages": LANGUAGE_NAMES,
         "principal": principal,
-        "menu": [item for item in MENU if principal is not None and principal.can(item.permission)],
+        "menu": [item for item in menu() if principal is not None and principal.can(item.permission)],
         "section": section,
         "csrf_token": csrf_token(request),
         "notices": [(kind, t(key, **params)) for kind, key, params in notices],

@@ -1,3 +1,43 @@
-"""The web app's built-in pages, API routes, menu and words as a plugin."""
+"""The web app's built-in pages, API routes, menu and words, through the same hooks as a plugin's."""
 
 from __future__ import annotations
+
+from fastapi import APIRouter
+
+from guanxi.appdb.roles import Permission
+from guanxi.plugins import hookimpl
+from guanxi.web.pages import MenuItem
+
+
+@hookimpl
+def register_pages() -> list[APIRouter]:
+    from guanxi.web.ui import customers, dashboard, imports, preferences, quality, segments, session, users
+
+    return [m.router for m in (session, preferences, dashboard, customers, imports, quality, segments, users)]
+
+
+@hookimpl
+def register_api_routes() -> list[APIRouter]:
+    from guanxi.web.api import customers, docs, imports, overview, quality, segments, users
+
+    return [m.router for m in (overview, customers, imports, quality, segments, users, docs)]
+
+
+@hookimpl
+def menu_items() -> list[MenuItem]:
+    return [
+        MenuItem("nav.dashboard", "/", Permission.VIEW, "dashboard", order=100),
+        MenuItem("nav.customers", "/customers", Permission.VIEW, "customers", order=200),
+        MenuItem("nav.imports", "/imports", Permission.VIEW, "imports", order=300),
+        MenuItem("nav.quality", "/quality", Permission.VIEW, "quality", order=400),
+        MenuItem("nav.segments", "/segments", Permission.VIEW, "segments", order=500),
+        MenuItem("nav.users", "/users", Permission.MANAGE_USERS, "users", order=800),
+        MenuItem("nav.api", "/v1/docs", Permission.VIEW, "api", order=900),
+    ]
+
+
+@hookimpl
+def register_translations() -> dict[str, dict[str, str]]:
+    from guanxi.web.i18n import en, zh_cn
+
+    return {"zh-CN": zh_cn.MESSAGES, "en": en.MESSAGES}

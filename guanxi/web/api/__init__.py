@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from guanxi.web.api import customers, docs, imports, overview, quality, segments, users
+from guanxi.plugins import plugin_manager, results_by_plugin
 from guanxi.web.api.schemas import ErrorBody
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -19,8 +19,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def api_router() -> APIRouter:
-    """Every ``/v1`` route."""
+    """Every ``/v1`` route: the routers of each ``register_api_routes`` hook, built-ins first."""
     router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
-    for module in (overview, customers, imports, quality, segments, users, docs):
-        router.include_router(module.router)
+    for _plugin, routers in results_by_plugin(plugin_manager().hook.register_api_routes):
+        for api in routers:
+            router.include_router(api)
     return router

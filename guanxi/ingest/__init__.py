@@ -1,0 +1,1 @@
+"""Imports: readers, platform presets, validation, quarantine, the data-quality report."""
