@@ -33,8 +33,10 @@ demo: install
 ## make test: lint, type-check, the whole suite (SQLite app DB), then the app-DB suites on PostgreSQL
 test: install lint typecheck unit test-postgres
 
+# ruff, then the import layers (pyproject's [tool.importlinter]: no package imports one above it, no cycles).
 lint: install
 	$(BIN)/ruff check guanxi tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -45,7 +45,7 @@ from process import call_isolated, self_peak_rss_mib
 from guanxi.config import Settings, get_settings
 from guanxi.models import inputs, run_models
 from guanxi.models.config import ModelsConfig
-from guanxi.models.outputs import OUTPUT_TABLES
+from guanxi.models.outputs import output_tables
 from guanxi.models.rfm import CLASSES, rfm_scores
 from guanxi.warehouse import connect, raw_duckdb
 
@@ -501,7 +501,7 @@ def _measure(orders: int, customers: int, folder: Path) -> dict[str, Any]:
     settings = _settings(folder, database)
     con = connect(settings)
     raw = raw_duckdb(con)
-    for spec in OUTPUT_TABLES:  # every run below starts from an empty model state (first-run cost)
+    for spec in output_tables():  # every run below starts from an empty model state (first-run cost)
         con.drop_table(spec.name, force=True)
     sql_seconds, _ = timed("hand-written SQL RFM ×2", lambda: sql_rfm(raw), repeat=2)
     ibis_seconds, _ = timed("guanxi Ibis RFM ×2", lambda: ibis_rfm(con), repeat=2)

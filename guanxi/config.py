@@ -16,16 +16,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from guanxi.errors import ConfigError
 
 DEV_SECRET = "guanxi-dev-secret-change-me"  # noqa: S105 - the refused default, never a real secret
+ENV_FILE = ".env"
+"""The optional file of ``GUANXI_*`` variables (in the working directory) read by Settings and channel settings."""
 
 
 class Settings(BaseSettings):
     """All of guanxi's settings, prefix ``GUANXI_``.
 
     Guarantees: ``timezone`` names a real IANA zone; outside ``env='dev'`` the
-    secret key must not be the development default.
+    secret key must not be the development default. Unknown ``GUANXI_*``
+    variables are ignored here: delivery channels read their own
+    (:class:`guanxi.marketing.channels.ChannelSettings`).
     """
 
-    model_config = SettingsConfigDict(env_prefix="GUANXI_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GUANXI_", env_file=ENV_FILE, extra="ignore")
 
     env: Literal["dev", "test", "prod"] = "dev"
     data_dir: Path = Path("data")
@@ -44,7 +48,8 @@ class Settings(BaseSettings):
     models_config: Path = Path("models.yaml")
     identity_config: Path = Path("identity.yaml")
     progress: bool = True
-    # Outbox, journey steps and channels (docs/outbox.md).
+    # Outbox and journey steps (docs/outbox.md). Each channel owns its settings
+    # (GUANXI_SMTP_*, GUANXI_MAIL_*, GUANXI_WEBHOOK_* …): see guanxi.marketing.channels.
     outbox_lease_seconds: float = Field(
         120, gt=0, description="A worker's claim on a message or step; more than twice the slowest send."
     )
@@ -56,20 +61,6 @@ class Settings(BaseSettings):
     )
     worker_poll_seconds: float = Field(2.0, gt=0, description="Idle wait of `guanxi worker` between polls.")
     worker_batch: int = Field(20, ge=1, description="Items `guanxi worker` claims at a time per queue.")
-    smtp_host: str = "localhost"
-    smtp_port: int = Field(25, ge=1, le=65535)
-    smtp_security: Literal["starttls", "ssl", "plain"] = "starttls"
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_timeout_seconds: float = Field(30, gt=0)
-    smtp_ca_file: Path | None = Field(
-        None, description="PEM bundle of CAs to trust for the SMTP server, instead of the system's."
-    )
-    mail_from: str = "guanxi <noreply@localhost>"
-    mail_reply_to: str | None = None
-    webhook_url: str | None = None
-    webhook_secret: SecretStr | None = None
-    webhook_timeout_seconds: float = Field(10, gt=0)
 
     @field_validator("timezone")
     @classmethod

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,16 @@ class TableSpec:
     @property
     def schema(self) -> ibis.Schema:
         return ibis.schema({name: dt.dtype(kind) for name, kind in self.columns.items()})
+
+
+def conform(expr: ir.Table, spec: TableSpec) -> ir.Table:
+    """``expr`` with exactly ``spec``'s columns, in order and cast; missing ones null, extra ones dropped."""
+    present = set(expr.columns)
+    columns = {
+        name: (expr[name] if name in present else ibis.null()).cast(kind)
+        for name, kind in spec.columns.items()
+    }
+    return expr.select(**columns)
 
 
 _LOAD = {"batch_id": "string", "ingested_at": "timestamp", "row_hash": "string"}

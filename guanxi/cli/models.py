@@ -160,7 +160,10 @@ def migration_command(
     from_: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="Earlier snapshot date.")],
     to: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Later snapshot date.")],
     by: Annotated[
-        str, typer.Option(help=f"Dimension: {', '.join(history.MIGRATION_DIMENSIONS)}.")
+        str,
+        typer.Option(
+            help="Dimension: a label column of score_snapshots (quadrant_group, lifecycle_stage, rfm_segment …)."
+        ),
     ] = "quadrant_group",
 ) -> None:
     """Show how many customers moved between groups from one snapshot to another."""
@@ -192,7 +195,7 @@ def defaults_command(
         bool, typer.Option(help="Write the template to GUANXI_MODELS_CONFIG if it does not exist.")
     ] = False,
 ) -> None:
-    """Print the shipped models.yaml template (or write it as the starting models file)."""
+    """Print the models.yaml template: the shipped defaults and each plugin model's section (or write it)."""
     text = default_config_text()
     if not write:
         console.print(text, markup=False, highlight=False)

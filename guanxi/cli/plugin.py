@@ -11,6 +11,7 @@ from guanxi.plugins import hookimpl
 def register_commands(cli: typer.Typer) -> None:
     from guanxi.cli import demo, ingest, serve, users
     from guanxi.cli import models as models_cli
+    from guanxi.cli import reports as reports_cli
     from guanxi.cli import segments as segments_cli
     from guanxi.cli import worker as worker_cli
     from guanxi.cli.identity import customer_app, identity_app, resolve_command
@@ -27,4 +28,5 @@ def register_commands(cli: typer.Typer) -> None:
     cli.add_typer(identity_app, name="identity")
     cli.add_typer(models_cli.app, name="models")
     cli.add_typer(segments_cli.app, name="segments")
+    cli.add_typer(reports_cli.app, name="report")
     worker_cli.register(cli)

@@ -135,10 +135,18 @@ def list_command(
 
 @app.command("show")
 @fails_cleanly
-def show_command(key: str) -> None:
-    """Print a segment's details and its spec (YAML)."""
-    with app_db() as session:
+def show_command(
+    key: str,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of the rule in words: zh-CN or en (default GUANXI_LOCALE)."),
+    ] = None,
+) -> None:
+    """Print a segment's details, its rule in words and its spec (YAML)."""
+    settings = get_settings()
+    with app_db(settings) as session:
         row = segments.get_segment(session, key)
+        spec = segments.spec_of(row)
         console.print(f"[bold]{escape(row.key)}[/bold] — {escape(row.name)}", highlight=False)
         if row.description:
             console.print(escape(row.description))
@@ -149,7 +157,9 @@ def show_command(key: str) -> None:
             console.print("archived")
         if row.last_as_of is not None:
             console.print(f"{row.member_count or 0:,} members as of {row.last_as_of}", highlight=False)
-        console.print(escape(segments.spec_of(row).to_yaml()), end="", highlight=False)
+        console.print(escape(segments.describe(spec, lang or settings.locale)), highlight=False)
+        console.print()
+        console.print(escape(spec.to_yaml()), end="", highlight=False)
 
 
 @app.command("preview")

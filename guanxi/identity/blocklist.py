@@ -19,9 +19,9 @@ from guanxi.errors import NotFoundError
 from guanxi.identity.clock import wall_clock
 from guanxi.identity.errors import IdentityInputError
 from guanxi.identity.keys import normalize_identifier
-from guanxi.identity.portable import replace_table
 from guanxi.identity.rules import IdentityRules
 from guanxi.identity.schema import BLOCKLIST, ensure_identity_tables
+from guanxi.portable import replace_table
 
 
 @dataclass(frozen=True)

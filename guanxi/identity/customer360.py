@@ -23,7 +23,6 @@ from guanxi.config import Settings
 from guanxi.errors import NotFoundError
 from guanxi.identity.errors import AmbiguousKeyError, CustomerRetiredError
 from guanxi.identity.keys import CustomerKey, KeyKind, parse_customer_key
-from guanxi.identity.portable import within
 from guanxi.identity.schema import (
     COMPANIES,
     CONTACTS,
@@ -34,6 +33,8 @@ from guanxi.identity.schema import (
     SOURCE_VALUES,
     ensure_identity_tables,
 )
+from guanxi.measures import order_amount
+from guanxi.portable import within
 from guanxi.tables import CUSTOMERS, IDENTITY_MAP, RAW_EVENTS, RAW_ORDERS, RAW_TICKETS
 
 TimelineKind = Literal["order", "ticket", "event", "message"]
@@ -93,6 +94,7 @@ class TimelineEntry:
     status: str | None
     channel: str | None
     amount: Decimal | None
+    """An order's amount as :func:`guanxi.measures.order_amount` defines it (before refunds); None otherwise."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ def _records(con: BaseBackend, customer_id: int) -> ir.Table:
 
 
 def _timeline(con: BaseBackend, records: ir.Table, limit: int) -> list[TimelineEntry]:
-    keys = {"source": "source", "source_customer_id": "source_customer_id"}
+    keys = ["source", "source_customer_id"]
     orders = within(con.table(RAW_ORDERS.name), records, keys)
     tickets = within(con.table(RAW_TICKETS.name), records, keys)
     events = within(con.table(RAW_EVENTS.name), records, keys)
@@ -213,7 +215,7 @@ def _timeline(con: BaseBackend, records: ir.Table, limit: int) -> list[TimelineE
             summary=ibis.coalesce(orders.product_title, orders.item_count.cast("string") + " items"),
             status=orders.status,
             channel=ibis.coalesce(orders.channel, orders.store),
-            amount=ibis.coalesce(orders.paid_amount, orders.total_amount).cast("decimal(18, 2)"),
+            amount=order_amount(orders),
         ),
         tickets.select(
             at=tickets.created_at,
@@ -304,11 +306,7 @@ def customer_360(con: BaseBackend, settings: Settings, key: str, *, timeline_lim
     record_rows = records.left_join(seniority, ["source", "source_customer_id"]).select(
         records.source, records.source_customer_id, records.resolved_at, seniority.seniority_at
     )
-    identifiers = within(
-        con.table(IDENTITY_IDENTIFIERS.name),
-        records,
-        {"source": "source", "source_customer_id": "source_customer_id"},
-    )
+    identifiers = within(con.table(IDENTITY_IDENTIFIERS.name), records, ["source", "source_customer_id"])
     flags = con.table(IDENTIFIER_FLAGS.name)
     reasons = flags.group_by(["kind", "value"]).agg(
         excluded=flags.reason.collect(distinct=True).sort().join(",")

@@ -16,10 +16,10 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
-from guanxi.identity.portable import unpivot
 from guanxi.identity.rules import IdentityRules
 from guanxi.identity.schema import SOURCE_VALUES
 from guanxi.identity.survivorship import GOLDEN_FIELDS, ORIGIN_RANK, UNITS, criteria, unit_rules
+from guanxi.portable import unpivot
 from guanxi.tables import CUSTOMERS
 
 _KEYS = ["source", "source_customer_id", "origin"]

@@ -27,8 +27,8 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from guanxi.errors import WarehouseError
-from guanxi.identity.portable import within
 from guanxi.identity.schema import STAGE_PREFIX
+from guanxi.portable import within
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from ibis.backends import BaseBackend
 
 from guanxi.config import Settings
 from guanxi.identity.identifiers import record_identifiers
-from guanxi.identity.portable import without
 from guanxi.identity.rules import IdentityRules, load_rules, rules_path
 from guanxi.identity.schema import BLOCKLIST, IDENTIFIER_FLAGS, ensure_identity_tables
+from guanxi.portable import without
 
 
 def identifier_record_counts(identifiers: ir.Table, rules: IdentityRules) -> ir.Table:

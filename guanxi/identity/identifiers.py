@@ -18,9 +18,9 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from guanxi.identity.portable import unpivot
 from guanxi.identity.rules import BUILTIN_IDENTIFIERS, COMPOSITE_KIND, IdentityRules
 from guanxi.identity.sightings import custom_columns, sightings
+from guanxi.portable import unpivot
 
 _COLUMNS = ["source", "source_customer_id", "kind", "value", "origin"]
 

@@ -18,9 +18,9 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from guanxi.identity.errors import IdentityInputError
-from guanxi.identity.portable import replace_table, within, without
 from guanxi.identity.rules import IdentityRules
 from guanxi.identity.schema import DETACHED, LINKS, ensure_identity_tables
+from guanxi.portable import replace_table, within, without
 
 Record = tuple[str, str]
 

@@ -29,8 +29,8 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.exceptions import SplinkException
 
-from guanxi.identity.portable import without
 from guanxi.identity.rules import ProbabilisticRules
+from guanxi.portable import without
 
 PROFILE_FIELDS = ("name", "birthday", "address", "city")
 

@@ -15,8 +15,8 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
-from guanxi.identity.portable import without
 from guanxi.identity.schema import IDENTITY_RECORDS
+from guanxi.portable import without
 
 
 def record_activity(rows: ir.Table) -> ir.Table:

@@ -32,7 +32,6 @@ from guanxi.identity.graph import connected_components
 from guanxi.identity.guards import identifier_flags, identifier_record_counts, linking_identifiers
 from guanxi.identity.identifiers import distinct_identifiers, identifiers_from
 from guanxi.identity.links import link_edges, replace_probabilistic
-from guanxi.identity.portable import rename_table, without
 from guanxi.identity.probabilistic import MatchOutcome, match_pairs, node_pairs_to_records, record_profiles
 from guanxi.identity.records import numbered_records, record_activity, seniority_rows
 from guanxi.identity.rules import IdentityRules, load_rules, rules_path
@@ -58,6 +57,7 @@ from guanxi.identity.stable_ids import (
     next_customer_id,
     previous_members,
 )
+from guanxi.portable import rename_table, without
 from guanxi.tables import CUSTOMERS, IDENTITY_MAP, TableSpec
 
 

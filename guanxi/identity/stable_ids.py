@@ -25,8 +25,8 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
-from guanxi.identity.portable import without
 from guanxi.identity.schema import HISTORY
+from guanxi.portable import without
 from guanxi.tables import IDENTITY_MAP
 
 

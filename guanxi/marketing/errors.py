@@ -8,7 +8,11 @@
         ├── ChannelUnknownError     channel_unknown        no channel of that name is registered (permanent)
         ├── StepKindUnknownError    step_kind_unknown      no journey-step handler for a kind (permanent)
         ├── StepPayloadError        step_payload_invalid   a journey step lacks what its kind needs (permanent)
+        ├── TriggerKindUnknownError trigger_kind_unknown   a journey names a trigger kind no plugin registers (HTTP 422, permanent)
+        ├── TriggerOutputError      trigger_output_invalid a trigger's query does not return entries (HTTP 500, permanent)
         └── TemplateError           template_invalid       a template (HTTP 422) cannot be compiled or rendered (permanent)
+
+Unless marked, they answer HTTP 400.
 
 Each error says whether retrying can help through :attr:`MarketingError.permanent`;
 the queue sends a permanent failure to ``dead`` at once and retries the others
@@ -52,6 +56,20 @@ class StepKindUnknownError(MarketingError):
 
 class StepPayloadError(MarketingError):
     code = "step_payload_invalid"
+    permanent = True
+
+
+class TriggerKindUnknownError(MarketingError):
+    code = "trigger_kind_unknown"
+    http_status = 422
+    permanent = True
+
+
+class TriggerOutputError(MarketingError):
+    """A plugin's trigger query is broken: a fault of the installation, not of the request."""
+
+    code = "trigger_output_invalid"
+    http_status = 500
     permanent = True
 
 

@@ -13,7 +13,10 @@ message and each next step once.
 States: ``pending``, ``running`` (leased), ``done``, ``failed`` (waiting for a
 retry), ``dead``.
 
-Built-in kinds (payload keys in brackets):
+Step kinds enter through the ``register_journey_steps`` hook as :class:`StepKind`
+values (the built-ins from :mod:`guanxi.marketing.plugin`, exactly as a plugin
+adds its own); :func:`registered_step_kinds` collects them. Built-in kinds
+(payload keys in brackets):
 
 * ``send`` — renders ``subject``, ``body`` and ``to`` (the recipient) with the
   customer's ``contact`` data and enqueues an outbox message on ``channel`` with
@@ -22,26 +25,30 @@ Built-in kinds (payload keys in brackets):
 * ``exit`` — ends the customer's journey (no follow-up).
 
 ``next`` is a step spec ``{"index", "name", "kind", "payload"}``. Journey
-definitions, triggers and branches build on :func:`schedule_step` and
-:func:`register_handler`; the queue itself knows no journey structure.
+definitions, triggers and branches build on :func:`schedule_step` and new step
+kinds; the queue itself knows no journey structure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import pluggy
 from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from guanxi.appdb.base import Base, UTCDateTime
 from guanxi.config import Settings
+from guanxi.errors import ConfigError
 from guanxi.marketing import outbox
 from guanxi.marketing.errors import StepKindUnknownError, StepPayloadError
 from guanxi.marketing.leasing import LeasedWork, LeaseQueue, QueueStates, insert_once
 from guanxi.marketing.templates import render
+from guanxi.plugins import collect, plugin_manager
 
 STATES = QueueStates(claimed="running", done="done")
 """pending, running, done, failed, dead."""
@@ -129,6 +136,58 @@ class StepContext:
 
 StepHandler = Callable[[StepContext, JourneyStepRun], StepResult]
 """Runs one step in the caller's transaction; raises a MarketingError to fail it."""
+
+KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
+"""A step kind: lower-case letters, digits and ``_``, at most 32 characters (the ``kind`` column)."""
+
+
+@dataclass(frozen=True)
+class StepKind:
+    """A journey step kind as a plugin declares it, returned from the ``register_journey_steps`` hook.
+
+    ``handler`` runs one step of this kind inside the worker's transaction: it
+    must not commit, and every effect it has must be idempotent on a key
+    derived from the run (a step is run again after a crash). It returns what
+    it did and the steps that follow; it raises a
+    :class:`~guanxi.marketing.errors.MarketingError` to fail the step (permanent
+    ones make it dead at once), any other exception to have it retried.
+    Raises ConfigError at construction when ``kind`` is not a valid name
+    (:data:`KIND_PATTERN`).
+    """
+
+    kind: str
+    handler: StepHandler
+    description: str = ""
+    """One line saying what a step of this kind does, for listings and docs."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, str) or KIND_PATTERN.fullmatch(self.kind) is None:
+            raise ConfigError(
+                f"{self.kind!r} is not a step kind: lower-case letters, digits and _, at most 32 characters"
+            )
+
+
+def registered_step_kinds(pm: pluggy.PluginManager | None = None) -> dict[str, StepKind]:
+    """Every step kind registered through ``register_journey_steps``, by kind, built-ins first.
+
+    ``pm`` defaults to the process's plugin manager. Raises ConfigError when two
+    plugins define the same kind.
+    """
+    manager = pm or plugin_manager()
+    found: dict[str, StepKind] = collect(
+        manager.hook.register_journey_steps, what="journey step kind", name=lambda k: k.kind, pm=manager
+    )
+    return found
+
+
+def step_kinds(kinds: Iterable[StepKind]) -> dict[str, StepKind]:
+    """``kinds`` indexed by kind, for an explicit set (tests, embedding); raises ConfigError on a repeated kind."""
+    table: dict[str, StepKind] = {}
+    for kind in kinds:
+        if kind.kind in table:
+            raise ConfigError(f"two journey step kinds are named {kind.kind!r}")
+        table[kind.kind] = kind
+    return table
 
 
 def step_queue(settings: Settings) -> LeaseQueue[JourneyStepRun]:
@@ -223,31 +282,27 @@ def exit_step(context: StepContext, run: JourneyStepRun) -> StepResult:
     return StepResult("exited")
 
 
-HANDLERS: dict[str, StepHandler] = {"send": send_step, "wait": wait_step, "exit": exit_step}
-"""Step kind → handler; more kinds (branch, tag, create task) register with :func:`register_handler`."""
-
-
-def register_handler(kind: str, handler: StepHandler) -> None:
-    """Make ``kind`` runnable; replaces an earlier handler of that kind."""
-    HANDLERS[kind] = handler
-
-
 def run_step(
     context: StepContext,
     queue: LeaseQueue[JourneyStepRun],
     run: JourneyStepRun,
-    handlers: Mapping[str, StepHandler] | None = None,
+    kinds: Mapping[str, StepKind] | None = None,
 ) -> bool:
     """Run one claimed step and schedule its follow-ups, in the caller's transaction.
 
-    Returns False when the lease had been lost (another worker runs the step;
-    the caller rolls back). Raises whatever the handler raises.
+    ``kinds`` is the lookup table of step kinds (by kind); when None, the
+    kinds registered on the process's plugin manager, collected on each call
+    (a worker collects once and passes them). Returns False when the lease had
+    been lost (another worker runs the step; the caller rolls back). Raises
+    StepKindUnknownError (permanent) listing the known kinds when the run's kind
+    is not among them, and whatever the handler raises.
     """
-    table = HANDLERS if handlers is None else handlers
-    handler = table.get(run.kind)
-    if handler is None:
-        raise StepKindUnknownError(f"no handler for journey step kind {run.kind!r}")
-    result = handler(context, run)
+    table = registered_step_kinds() if kinds is None else kinds
+    step_kind = table.get(run.kind)
+    if step_kind is None:
+        known = ", ".join(sorted(table)) or "none"
+        raise StepKindUnknownError(f"no handler for journey step kind {run.kind!r} (known: {known})")
+    result = step_kind.handler(context, run)
     for follow_up in result.follow_ups:
         schedule_step(
             context.session,

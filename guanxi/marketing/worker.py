@@ -22,12 +22,14 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 
+import pluggy
+from pydantic_settings import BaseSettings
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,14 +37,15 @@ from guanxi.appdb.database import make_engine, session_factory
 from guanxi.config import Settings
 from guanxi.errors import GuanxiError
 from guanxi.marketing import outbox
-from guanxi.marketing.channels import ChannelFactory, ChannelSet
+from guanxi.marketing.channels import ChannelDefinition, ChannelSet
 from guanxi.marketing.errors import is_permanent
 from guanxi.marketing.journey_steps import (
-    HANDLERS,
     JourneyStepRun,
     StepContext,
-    StepHandler,
+    StepKind,
+    registered_step_kinds,
     run_step,
+    step_kinds,
     step_queue,
 )
 from guanxi.marketing.leasing import LeaseQueue, W
@@ -75,7 +78,12 @@ class WorkerStats:
 
 
 class Worker:
-    """One worker's loop over both queues; see :func:`run_worker`."""
+    """One worker's loop over both queues; see :func:`run_worker`.
+
+    ``channels`` defaults to a :class:`ChannelSet` of the channels registered on
+    ``pm``; ``kinds`` (step kinds) to those registered on ``pm``, collected once,
+    here. Given explicitly, either replaces the registered ones entirely.
+    """
 
     def __init__(
         self,
@@ -87,16 +95,17 @@ class Worker:
         stop_event: threading.Event,
         clock: Clock = system_clock,
         channels: ChannelSet | None = None,
-        handlers: Mapping[str, StepHandler] | None = None,
+        kinds: Iterable[StepKind] | None = None,
         rng: random.Random | None = None,
+        pm: pluggy.PluginManager | None = None,
     ) -> None:
         self.sessions = sessions
         self.worker_id = worker_id
         self.batch = batch
         self.stop_event = stop_event
         self.clock = clock
-        self.channels = channels or ChannelSet(settings)
-        self.handlers = {**HANDLERS, **(handlers or {})}
+        self.channels = channels if channels is not None else ChannelSet(pm=pm)
+        self.kinds = registered_step_kinds(pm) if kinds is None else step_kinds(kinds)
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.outbox_queue = outbox.outbox_queue(settings)
         self.step_queue = step_queue(settings)
@@ -123,7 +132,7 @@ class Worker:
     def _run_step(self, session: Session, run: JourneyStepRun) -> None:
         now = self.clock()
         try:
-            held = run_step(StepContext(session, now, self.worker_id), self.step_queue, run, self.handlers)
+            held = run_step(StepContext(session, now, self.worker_id), self.step_queue, run, self.kinds)
         except Exception as err:
             session.rollback()
             code = err.code if isinstance(err, GuanxiError) else type(err).__name__
@@ -248,14 +257,22 @@ def run_worker(
     stop_event: threading.Event | None = None,
     *,
     clock: Clock = system_clock,
-    channel_factories: dict[str, ChannelFactory] | None = None,
-    handlers: Mapping[str, StepHandler] | None = None,
+    channel_definitions: Iterable[ChannelDefinition] | None = None,
+    channel_settings: Mapping[str, BaseSettings] | None = None,
+    kinds: Iterable[StepKind] | None = None,
     rng: random.Random | None = None,
+    pm: pluggy.PluginManager | None = None,
 ) -> WorkerStats:
     """Run the worker loop until stopped (or, with ``once``, until nothing is due).
 
-    ``handlers`` adds step kinds to (or replaces kinds of) the built-in
-    :data:`~guanxi.marketing.journey_steps.HANDLERS`. ``poll_seconds`` is the idle wait when nothing was due (default
+    Channels and journey step kinds are those registered through the plugin
+    hooks on ``pm`` (default: the process's plugin manager), collected when the
+    worker starts; ``channel_definitions`` and ``kinds`` replace them with an
+    explicit set (tests, embedding). ``channel_settings`` gives channels their
+    settings objects instead of their environment variables (see
+    :class:`~guanxi.marketing.channels.ChannelSet`).
+
+    ``poll_seconds`` is the idle wait when nothing was due (default
     ``worker_poll_seconds``); ``batch`` the number of items claimed at a time per
     queue (default ``worker_batch``). ``stop_event`` (set by SIGTERM/SIGINT when
     running in the main thread) ends the loop after the current item; unstarted
@@ -265,21 +282,22 @@ def run_worker(
     event = stop_event or threading.Event()
     identity = worker_id or default_worker_id()
     idle = settings.worker_poll_seconds if poll_seconds is None else poll_seconds
+    channels = ChannelSet(channel_definitions, channel_settings=channel_settings, pm=pm)
     engine = make_engine(settings)
-    channels = ChannelSet(settings, channel_factories)
-    worker = Worker(
-        session_factory(engine),
-        settings,
-        identity,
-        batch=batch or settings.worker_batch,
-        stop_event=event,
-        clock=clock,
-        channels=channels,
-        handlers=handlers,
-        rng=rng,
-    )
-    log.info("worker %s started (batch %d, poll %.1fs)", identity, worker.batch, idle)
     try:
+        worker = Worker(
+            session_factory(engine),
+            settings,
+            identity,
+            batch=batch or settings.worker_batch,
+            stop_event=event,
+            clock=clock,
+            channels=channels,
+            kinds=kinds,
+            rng=rng,
+            pm=pm,
+        )
+        log.info("worker %s started (batch %d, poll %.1fs)", identity, worker.batch, idle)
         with _signals_set(event):
             while not event.is_set():
                 try:

@@ -12,7 +12,9 @@ computed for the distinct pairs and joined back, and everything else
 
 CLV over ``horizon_months`` is ``P(alive) × expected spend × Σₘ ΔE[purchases in
 month m | alive] / (1 + d)ᵐ`` with monthly discount rate ``d``; money in
-yuan, rounded to fen.
+yuan, rounded to fen. As a declared model (:data:`MODEL`, can be disabled) a run
+with too few repeat buyers skips CLV with a warning and leaves its columns null;
+the fitted parameters go in the report.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pandas as pd
 from guanxi.models import bgnbd, gamma_gamma
 from guanxi.models.bgnbd import BgNbdParams, FitError
 from guanxi.models.config import ClvConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.gamma_gamma import GammaGammaParams
 from guanxi.models.inputs import MONEY
 
@@ -169,3 +172,42 @@ def clv_scores(summary: ir.Table, fit: ClvFit, *, config: ClvConfig) -> ir.Table
         expected_spend=shaped._spend.round(2),
         clv=(shaped.alive_discounted * shaped._alive * shaped._spend).round(2).cast(MONEY),
     )
+
+
+def _compute(ctx: RunContext[ClvConfig]) -> ir.Table | None:
+    summary = ctx.keep("clv_summary", clv_summary(ctx.days, as_of=ctx.as_of))
+    try:
+        with ctx.ws.timed("clv_fit"):
+            fit = fit_clv(summary, ctx.config)
+    except FitError as err:
+        ctx.report.warnings.append(f"clv skipped: {err.message}")
+        return None
+    ctx.report.clv = {
+        "r": fit.bgnbd.r,
+        "alpha": fit.bgnbd.alpha,
+        "a": fit.bgnbd.a,
+        "b": fit.bgnbd.b,
+        "p": fit.gamma_gamma.p,
+        "q": fit.gamma_gamma.q,
+        "gamma": fit.gamma_gamma.gamma,
+        "customers": fit.customers,
+        "repeat_customers": fit.repeat_customers,
+        "distinct_summaries": fit.distinct_summaries,
+    }
+    return ctx.keep("clv", clv_scores(summary, fit, config=ctx.config))
+
+
+MODEL = ModelDefinition(
+    name="clv",
+    columns={
+        "clv_repeat_purchases": "int64",
+        "p_alive": "float64",
+        "expected_purchases": "float64",
+        "expected_spend": "float64",
+        "clv": "decimal(18, 2)",
+    },
+    compute=_compute,
+    config=ConfigSection("clv", ClvConfig, can_disable=True),
+    snapshot=("clv",),
+)
+"""CLV as a declared model (see :mod:`guanxi.models.declared`)."""

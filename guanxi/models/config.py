@@ -1,23 +1,39 @@
 """The models settings file (``models.yaml``): its schema and how it is read.
 
+The file has one section per declared model (:mod:`guanxi.models.declared`;
+the built-ins' section models are defined here) plus the runner's ``output``;
+:func:`models_config_type` builds the schema from the registered models.
 :func:`load_models_config` reads ``Settings.models_config`` if that file exists,
-else the shipped ``default_models.yaml``; a user file only needs the keys it
-changes (it is merged over the defaults key by key). Every problem in the file is
-reported at once in one :class:`~guanxi.errors.ConfigError`.
+else the defaults (the shipped ``default_models.yaml`` and each plugin's section
+template); a user file only needs the keys it changes (it is merged over the
+defaults key by key). Every problem in the file — an unknown section included —
+is reported at once in one :class:`~guanxi.errors.ConfigError`.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import pluggy
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from guanxi.config import Settings
 from guanxi.errors import ConfigError
+from guanxi.models.declared import RESERVED_SECTIONS, ConfigSection, declared_models
 
 RFM_SEGMENTS = (
     "Champions",
@@ -303,26 +319,111 @@ class OutputConfig(_Strict):
 
 
 class ModelsConfig(_Strict):
-    """Every model's settings; build with :func:`load_models_config` or directly."""
+    """Every model's settings: the runner's ``output`` section plus one section per declared model.
 
-    rfm: RfmConfig = RfmConfig()
-    value: ValueConfig = ValueConfig()
-    loyalty: LoyaltyConfig = LoyaltyConfig()
-    activity: ActivityConfig = ActivityConfig()
-    lifecycle: LifecycleConfig = LifecycleConfig()
-    quadrant: QuadrantConfig = QuadrantConfig()
-    clv: ClvConfig = ClvConfig()
-    preference: PreferenceConfig = PreferenceConfig()
-    credit: CreditConfig = CreditConfig()
-    points: PointsConfig = PointsConfig()
-    tiers: TiersConfig = TiersConfig()
-    portrait: PortraitConfig = PortraitConfig()
+    The class with the model sections is built from the registered models
+    (:func:`models_config_type`); ``ModelsConfig(**sections)`` builds an
+    instance of it for the process's plugin manager, so ``ModelsConfig()`` is
+    the defaults and ``ModelsConfig(rfm=RfmConfig(window_days=180))`` changes
+    one section. An unknown section is refused like an unknown key. Read a
+    section with ``config.section("rfm")`` (or ``config.rfm``).
+    """
+
     output: OutputConfig = OutputConfig()
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> ModelsConfig:
+        if cls is ModelsConfig:
+            cls = models_config_type()
+        return super().__new__(cls)
 
-def default_config_text() -> str:
-    """The shipped ``default_models.yaml`` (a commented template)."""
-    return resources.files("guanxi.models").joinpath("default_models.yaml").read_text(encoding="utf-8")
+    def section(self, key: str) -> BaseModel:
+        """The section ``key`` (raises :class:`ConfigError` when no model declares it)."""
+        value = getattr(self, key, None)
+        if not isinstance(value, BaseModel):
+            raise ConfigError(f"models.yaml has no section {key!r}: no registered model declares it")
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The built class lives nowhere pickle can find it: rebuild it from the plain data.
+        return (_rebuild, (self.model_dump(mode="json"),))
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+def _rebuild(data: dict[str, Any]) -> ModelsConfig:
+    return models_config_type().model_validate(data)
+
+
+def models_config_type(pm: pluggy.PluginManager | None = None) -> type[ModelsConfig]:
+    """The :class:`ModelsConfig` class with a field per section the registered models declare.
+
+    Each field defaults to its section model's defaults. The same models give
+    the same class (so configurations built twice compare equal). Raises
+    :class:`ConfigError` for wrongly declared models or a section model that
+    cannot be built from its defaults.
+    """
+    sections = tuple((d.config.key, d.config.model) for d in declared_models(pm) if d.config is not None)
+    return _config_type(sections)
+
+
+@functools.lru_cache(maxsize=32)
+def _config_type(sections: tuple[tuple[str, type[BaseModel]], ...]) -> type[ModelsConfig]:
+    fields: dict[str, Any] = {}
+    for key, model in sections:
+        try:
+            fields[key] = (model, model())
+        except ValidationError as err:
+            raise ConfigError(
+                f"the config section {key!r} ({model.__name__}) needs a default for every key: {err}"
+            ) from err
+    built = create_model("ModelsConfig", __base__=ModelsConfig, __module__=__name__, **fields)
+    return built
+
+
+def default_config_text(pm: pluggy.PluginManager | None = None) -> str:
+    """The commented ``models.yaml`` template, which is also the defaults every file is merged over.
+
+    The shipped ``default_models.yaml`` with the sections of the registered
+    models (in its order, ``output`` included), then each section it does not
+    hold: the plugin's ``template``, or its defaults written out.
+    """
+    header, blocks = _shipped_blocks()
+    declared = [d.config for d in declared_models(pm) if d.config is not None]
+    keys = {section.key for section in declared} | RESERVED_SECTIONS
+    parts = [header, *(block for key, block in blocks.items() if key in keys)]
+    parts += [_template(section) for section in declared if section.key not in blocks]
+    return "".join(part if part.endswith("\n") else part + "\n" for part in parts)
+
+
+def _shipped_blocks() -> tuple[str, dict[str, str]]:
+    """The shipped file's leading comments, and its text per top-level section (comments above a key go with it)."""
+    text = resources.files("guanxi.models").joinpath("default_models.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if re.match(r"[A-Za-z_][\w-]*:", line)]
+    if not starts:
+        return text, {}
+    blocks = {}
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        key = lines[start].split(":", 1)[0]
+        blocks[key] = "".join(lines[start:end])
+    return "".join(lines[: starts[0]]), blocks
+
+
+def _template(section: ConfigSection[Any]) -> str:
+    """A plugin section's template, checked to hold that section only; or its defaults as YAML."""
+    if section.template is None:
+        defaults = section.model().model_dump(mode="json")
+        return "\n" + yaml.safe_dump({section.key: defaults}, allow_unicode=True, sort_keys=False)
+    data = _read_yaml(section.template, f"the template of the config section {section.key!r}")
+    if list(data) != [section.key]:
+        raise ConfigError(
+            f"the template of the config section {section.key!r} must hold that one section, "
+            f"found {', '.join(map(str, data)) or 'nothing'}"
+        )
+    return "\n" + section.template
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -351,16 +452,20 @@ def _read_yaml(text: str, origin: str) -> dict[str, Any]:
     return data
 
 
-def parse_models_config(text: str, origin: str = "models.yaml") -> ModelsConfig:
-    """Parse a models file's text merged over the shipped defaults.
+def parse_models_config(
+    text: str, origin: str = "models.yaml", pm: pluggy.PluginManager | None = None
+) -> ModelsConfig:
+    """Parse a models file's text merged over the defaults (:func:`default_config_text`).
 
-    Raises :class:`ConfigError` listing every invalid key at once
-    (``rfm.window_days: …; tiers.levels: …``).
+    The sections are those of the models registered with ``pm`` (default: the
+    process's plugin manager). Raises :class:`ConfigError` listing every invalid
+    key and unknown section at once (``rfm.window_days: …; tiers.levels: …``).
     """
-    defaults = _read_yaml(default_config_text(), "default_models.yaml")
+    config_type = models_config_type(pm)
+    defaults = _read_yaml(default_config_text(pm), "default_models.yaml")
     data = _merge(defaults, _read_yaml(text, origin))
     try:
-        return ModelsConfig.model_validate(data)
+        return config_type.model_validate(data)
     except ValidationError as err:
         problems = [
             f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: {error['msg']}"
@@ -372,7 +477,7 @@ def parse_models_config(text: str, origin: str = "models.yaml") -> ModelsConfig:
         ) from err
 
 
-def load_models_config(settings: Settings) -> ModelsConfig:
+def load_models_config(settings: Settings, pm: pluggy.PluginManager | None = None) -> ModelsConfig:
     """Read ``settings.models_config`` if it exists, else the shipped defaults.
 
     A relative path is taken as it is (relative to the working directory).
@@ -380,9 +485,9 @@ def load_models_config(settings: Settings) -> ModelsConfig:
     """
     path = Path(settings.models_config)
     if not path.exists():
-        return parse_models_config("", "default_models.yaml")
+        return parse_models_config("", "default_models.yaml", pm)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"cannot read the models file {path}: {err}") from err
-    return parse_models_config(text, str(path))
+    return parse_models_config(text, str(path), pm)

@@ -18,6 +18,9 @@ refund_rate − min(complaint_cap, complaint_points · complaints))``;
 serial refunders (at least ``serial_refunder_min_orders`` paid orders and a
 refund rate ≥ ``serial_refunder_rate``): campaigns must not give them cash
 coupons. A customer with no orders and no tickets scores 100 (good).
+
+The declared model (:data:`MODEL`) also replaces the ``credit`` tags after the
+scores are written: ``restriction = no_cash_coupon`` (weight: the refund rate).
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.types as ir
 
+from guanxi import portable
 from guanxi.models.config import CreditConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.inputs import UNPAID_STATUSES, cutoff, window_start
+from guanxi.models.outputs import CUSTOMER_TAGS
+from guanxi.tables import conform
 
 
 def credit_scores(
@@ -121,3 +128,44 @@ def credit_scores(
         credit_level=level,
         no_cash_coupon=serial | (level == "restricted"),
     )
+
+
+def _compute(ctx: RunContext[CreditConfig]) -> ir.Table:
+    scores = credit_scores(ctx.customers, ctx.orders, ctx.tickets, as_of=ctx.as_of, config=ctx.config)
+    return ctx.keep("credit", scores)
+
+
+def _write_tags(ctx: RunContext[CreditConfig], scores: ir.Table) -> None:
+    """Replace the credit tags (a restriction per customer the marketing side must respect)."""
+    with ctx.ws.timed("write_tags"):
+        restricted = scores.filter(scores.no_cash_coupon)
+        rows = restricted.select(
+            "customer_id",
+            tag=ibis.literal("restriction"),
+            value=ibis.literal("no_cash_coupon"),
+            weight=restricted.refund_rate,
+            model=ibis.literal("credit"),
+            run_id=ibis.literal(ctx.run_id),
+            as_of=ibis.literal(ctx.as_of),
+        )
+        portable.delete_where(ctx.con, CUSTOMER_TAGS.name, model="credit")
+        ctx.con.insert(CUSTOMER_TAGS.name, conform(rows, CUSTOMER_TAGS))
+
+
+MODEL = ModelDefinition(
+    name="credit",
+    columns={
+        "paid_orders": "int64",
+        "unpaid_rate": "float64",
+        "refund_rate": "float64",
+        "complaints": "int64",
+        "credit_score": "float64",
+        "credit_level": "string",
+        "no_cash_coupon": "boolean",
+    },
+    compute=_compute,
+    config=ConfigSection("credit", CreditConfig),
+    snapshot=("credit_level",),
+    after_write=_write_tags,
+)
+"""Credit as a declared model (see :mod:`guanxi.models.declared`)."""

@@ -17,6 +17,10 @@ days); with fewer it is 0.
 **Two-factor group**: value score and activity score against ``high_score`` →
 ``high_value_active``, ``high_value_inactive``, ``low_value_active``,
 ``low_value_inactive``.
+
+Declared as three models: :data:`LOYALTY`, :data:`ACTIVITY` and
+:data:`VALUE_ACTIVITY` (the two-factor group, after value and activity, with
+``activity.high_score``; a customer without either score counts 0 on it).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
+from guanxi.errors import ConfigError
 from guanxi.models.config import ActivityConfig, LoyaltyConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.inputs import cutoff, window_start
 from guanxi.models.scoring import capped_ratio, score_100
 
@@ -102,3 +108,67 @@ def two_factor_group(
         (active, "low_value_active"),
         else_="low_value_inactive",
     )
+
+
+def _loyalty(ctx: RunContext[LoyaltyConfig]) -> ir.Table:
+    return ctx.keep("loyalty", loyalty_scores(ctx.days, as_of=ctx.as_of, config=ctx.config))
+
+
+def _activity(ctx: RunContext[ActivityConfig]) -> ir.Table:
+    return ctx.keep("activity", activity_scores(ctx.bought, ctx.events, as_of=ctx.as_of, config=ctx.config))
+
+
+def _value_activity(ctx: RunContext[None]) -> ir.Table | None:
+    """The two-factor group of every customer with a value or an activity score (others: ``fill``)."""
+    settings = ctx.models_config.section("activity")
+    if not isinstance(settings, ActivityConfig):
+        raise ConfigError("the two-factor group needs the activity section (ActivityConfig)")
+    scored = [
+        ctx.parts[name].select("customer_id", column)
+        for name, column in (("value", "value_score"), ("activity", "activity_score"))
+        if name in ctx.parts
+    ]
+    if not scored:
+        return None
+    both = scored[0]
+    if len(scored) == 2:
+        joined = scored[0].outer_join(scored[1], "customer_id")
+        both = joined.select(
+            customer_id=ibis.coalesce(joined.customer_id, joined.customer_id_right),
+            value_score=joined.value_score,
+            activity_score=joined.activity_score,
+        )
+    value_score = both.value_score if "value_score" in both.columns else ibis.null("float64")
+    activity_score = both.activity_score if "activity_score" in both.columns else ibis.null("float64")
+    return both.select(
+        "customer_id", value_activity=two_factor_group(value_score, activity_score, settings.high_score)
+    )
+
+
+LOYALTY = ModelDefinition(
+    name="loyalty",
+    columns={"loyalty_purchases": "int64", "regularity": "float64", "loyalty_score": "float64"},
+    compute=_loyalty,
+    config=ConfigSection("loyalty", LoyaltyConfig),
+)
+"""Loyalty as a declared model (see :mod:`guanxi.models.declared`)."""
+
+ACTIVITY = ModelDefinition(
+    name="activity",
+    columns={"recent_purchases": "int64", "recent_events": "int64", "activity_score": "float64"},
+    compute=_activity,
+    config=ConfigSection("activity", ActivityConfig),
+    snapshot=("activity_score",),
+    fill={"activity_score": 0.0},
+)
+"""Activity as a declared model (see :mod:`guanxi.models.declared`)."""
+
+VALUE_ACTIVITY = ModelDefinition(
+    name="value_activity",
+    columns={"value_activity": "string"},
+    compute=_value_activity,
+    snapshot=("value_activity",),
+    after=("value", "activity"),
+    fill={"value_activity": "low_value_inactive"},  # neither score: both count as 0
+)
+"""The two-factor value × activity group as a declared model (reads ``activity.high_score``)."""

@@ -12,24 +12,20 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pluggy
 from ibis.backends import BaseBackend
 
 from guanxi.errors import ConfigError, NotFoundError
-from guanxi.models.outputs import (
-    CUSTOMER_SCORES,
-    CUSTOMER_TAGS,
-    LIFECYCLE_TRANSITIONS,
-    POINTS_LEDGER,
-    SCORE_SNAPSHOTS,
-    SNAPSHOT_COLUMNS,
-)
+from guanxi.models.declared import SCORES_TABLE, SNAPSHOTS_TABLE, score_snapshots_spec
+from guanxi.models.outputs import CUSTOMER_TAGS, LIFECYCLE_TRANSITIONS, POINTS_LEDGER
 from guanxi.models.points import balances
 from guanxi.models.quadrant import migration_matrix
 
-MIGRATION_DIMENSIONS = tuple(
-    c for c in SNAPSHOT_COLUMNS if c not in {"value_score", "activity_score", "clv", "tier_since"}
-)
-"""Snapshot columns a migration matrix can be drawn over."""
+
+def migration_dimensions(pm: pluggy.PluginManager | None = None) -> tuple[str, ...]:
+    """Snapshot columns a migration matrix can be drawn over: the declared snapshot labels (text columns)."""
+    spec = score_snapshots_spec(pm)
+    return tuple(name for name, kind in spec.columns.items() if kind == "string" and name != "run_id")
 
 
 @dataclass
@@ -60,7 +56,7 @@ def _records(expr: ir.Table) -> list[dict[str, Any]]:
 
 def customer_profile(con: BaseBackend, customer_id: int, *, ledger_rows: int = 10) -> CustomerProfile:
     """The customer's row from the latest run that scored them, plus tags, points, transitions."""
-    scores = _require(con, CUSTOMER_SCORES.name)
+    scores = _require(con, SCORES_TABLE)
     mine = scores.filter(scores.customer_id == customer_id)
     latest = mine.order_by(ibis.desc(mine.as_of), ibis.desc(mine.run_id)).limit(1)
     rows = _records(latest)
@@ -96,24 +92,28 @@ def customer_profile(con: BaseBackend, customer_id: int, *, ledger_rows: int = 1
 
 def snapshot_dates(con: BaseBackend) -> list[date]:
     """Every as-of date with a snapshot, oldest first."""
-    snaps = _require(con, SCORE_SNAPSHOTS.name)
+    snaps = _require(con, SNAPSHOTS_TABLE)
     values = snaps.select("as_of").distinct().order_by("as_of").to_pandas().as_of
     return [v.date() if hasattr(v, "date") else v for v in values]
 
 
 def migration(
-    con: BaseBackend, *, from_date: date, to_date: date, dimension: str = "quadrant_group"
+    con: BaseBackend,
+    *,
+    from_date: date,
+    to_date: date,
+    dimension: str = "quadrant_group",
+    pm: pluggy.PluginManager | None = None,
 ) -> ir.Table:
     """The migration matrix of ``dimension`` between two snapshot dates (long form).
 
-    Raises :class:`ConfigError` for a dimension a snapshot does not keep and
-    :class:`NotFoundError` for a date without a snapshot.
+    Raises :class:`ConfigError` for a dimension a snapshot does not keep (see
+    :func:`migration_dimensions`) and :class:`NotFoundError` for a date without a snapshot.
     """
-    if dimension not in MIGRATION_DIMENSIONS:
-        raise ConfigError(
-            f"cannot show migration by {dimension!r}; choose one of {', '.join(MIGRATION_DIMENSIONS)}"
-        )
-    snaps = _require(con, SCORE_SNAPSHOTS.name)
+    dimensions = migration_dimensions(pm)
+    if dimension not in dimensions:
+        raise ConfigError(f"cannot show migration by {dimension!r}; choose one of {', '.join(dimensions)}")
+    snaps = _require(con, SNAPSHOTS_TABLE)
     known = set(snapshot_dates(con))
     for wanted in (from_date, to_date):
         if wanted not in known:

@@ -1,4 +1,4 @@
-"""What the models read: raw rows joined to customers, and what a *paid order* is.
+"""What the models read: raw rows joined to customers, with money normalised.
 
 Every raw row reaches a customer through ``identity_map`` on
 ``(source, source_customer_id)``; rows of records not in the map (not yet
@@ -6,49 +6,47 @@ resolved) are left out. Timestamps are naive wall-clock times in
 ``Settings.timezone``; a run *as of* a date sees everything before the end of that
 date (``< as_of + 1 day``).
 
-A **paid order** is a ``raw_orders`` row with ``paid_at`` set, ``paid_at`` before
-the cut-off, and status ``paid``, ``shipped``, ``delivered`` or ``refunded``
-(created, unpaid and cancelled orders never count, even with a ``paid_at``).
-Its **amount** is ``paid_amount`` (else ``total_amount − discount_amount``, else
-``total_amount``); its **refund** is ``refund_amount`` capped at the amount, and
-the whole amount for a ``refunded`` order without a refund amount. Its **net
-amount** is amount − refund. A **purchase** is a paid order with a positive net
-amount: a fully refunded order is a paid order but not a purchase.
+What a **paid order** is, its **amount**, **refund** and **net amount**, and what a
+**purchase** is are defined once in :mod:`guanxi.measures` (the dashboard counts the
+same); this module puts them in columns (``is_paid``, ``amount``, ``refund``,
+``net_amount``) so every model reads them from one normalised table. In short: paid =
+``paid_at`` set and status ``paid``, ``shipped``, ``delivered`` or ``refunded``; amount
+= ``paid_amount``, else total − discount; refund capped at the amount (the whole amount
+for a ``refunded`` order without one); a purchase is a paid order with a positive net
+amount, so a fully refunded order is a paid order but not a purchase.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
 import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from guanxi import measures
 from guanxi.errors import NotFoundError
+from guanxi.measures import MONEY, PAID_STATUSES, UNPAID_STATUSES, cutoff, window_start
 
-PAID_STATUSES = ("paid", "shipped", "delivered", "refunded")
-"""Statuses of an order that was paid (a refunded order was paid first)."""
-
-UNPAID_STATUSES = ("created", "unpaid")
-"""Statuses of an order still waiting for payment."""
-
-MONEY = "decimal(18, 2)"
-
-
-def cutoff(as_of: date) -> datetime:
-    """The first instant after ``as_of`` (naive, wall clock): rows strictly before it count."""
-    return datetime.combine(as_of + timedelta(days=1), time())
-
-
-def window_start(as_of: date, window_days: int | None) -> datetime | None:
-    """The first instant of a window of ``window_days`` days ending with ``as_of`` (None = unbounded).
-
-    A 365-day window as of 2024-12-31 starts at 2024-01-02 00:00, so it holds
-    exactly 365 calendar days including the as-of date.
-    """
-    if window_days is None:
-        return None
-    return datetime.combine(as_of - timedelta(days=window_days - 1), time())
+__all__ = [
+    "MONEY",
+    "PAID_STATUSES",
+    "UNPAID_STATUSES",
+    "attach_customer",
+    "customer_events",
+    "customer_items",
+    "customer_orders",
+    "customer_tickets",
+    "cutoff",
+    "keyed_items",
+    "normalised_orders",
+    "orders_before",
+    "paid_orders",
+    "purchases",
+    "table",
+    "window_start",
+]
+"""``MONEY``, the statuses, ``cutoff`` and ``window_start`` come from :mod:`guanxi.measures`."""
 
 
 def table(con: BaseBackend, name: str) -> ir.Table:
@@ -73,16 +71,6 @@ def normalised_orders(raw_orders: ir.Table, identity_map: ir.Table) -> ir.Table:
     date, so it can be kept between runs and updated per record.
     """
     o = raw_orders
-    zero = ibis.literal(0).cast(MONEY)
-    amount = ibis.coalesce(
-        o.paid_amount, o.total_amount - ibis.coalesce(o.discount_amount, zero), o.total_amount, zero
-    ).cast(MONEY)
-    refund = (
-        ibis.cases(
-            ((o.status == "refunded") & o.refund_amount.isnull(), amount),
-            else_=ibis.least(ibis.coalesce(o.refund_amount, zero), amount),
-        )
-    ).cast(MONEY)
     shaped = o.select(
         "source",
         "source_customer_id",
@@ -92,16 +80,14 @@ def normalised_orders(raw_orders: ir.Table, identity_map: ir.Table) -> ir.Table:
         "paid_at",
         "delivered_at",
         "channel",
-        is_paid=o.paid_at.notnull() & o.status.isin(PAID_STATUSES),
-        amount=amount,
-        refund=ibis.greatest(refund, zero),
-        discount=ibis.coalesce(o.discount_amount, zero).cast(MONEY),
+        is_paid=measures.is_paid(o),
+        amount=measures.order_amount(o),
+        refund=measures.order_refund(o),
+        net_amount=measures.net_amount(o),
+        discount=ibis.coalesce(o.discount_amount, ibis.literal(0).cast(MONEY)).cast(MONEY),
     )
     joined = attach_customer(shaped, identity_map)
-    return joined.mutate(
-        paid_date=joined.paid_at.date(),
-        net_amount=(joined.amount - joined.refund).cast(MONEY),
-    )
+    return joined.mutate(paid_date=joined.paid_at.date())
 
 
 def orders_before(orders: ir.Table, before: datetime) -> ir.Table:
@@ -128,7 +114,7 @@ def paid_orders(orders: ir.Table) -> ir.Table:
 
 def purchases(orders: ir.Table) -> ir.Table:
     """Paid orders with a positive net amount: what RFM, CLV and lifecycle count."""
-    return orders.filter(orders.is_paid & (orders.net_amount > 0))
+    return orders.filter(measures.counts_as_purchase(orders.is_paid, orders.net_amount))
 
 
 def customer_items(raw_order_items: ir.Table, paid: ir.Table) -> ir.Table:

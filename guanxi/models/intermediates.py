@@ -44,7 +44,8 @@ from ibis.backends import BaseBackend
 from guanxi import portable
 from guanxi.errors import BackendUnsupportedError
 from guanxi.models import inputs
-from guanxi.models.outputs import MODEL_ITEMS, MODEL_ORDERS, MODEL_STATE, conform
+from guanxi.models.outputs import MODEL_ITEMS, MODEL_ORDERS, MODEL_STATE
+from guanxi.tables import conform
 
 Keep = Callable[[str, ir.Table], ir.Table]
 

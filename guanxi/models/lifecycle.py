@@ -17,7 +17,9 @@ of the own mean gaps of customers with two or more purchase days
 ``decline_factor`` intervals is not yet declining.
 
 Transitions compare a run's stages with the latest earlier snapshot (see
-:func:`stage_transitions`).
+:func:`stage_transitions`); the declared model (:data:`MODEL`) writes them to
+``lifecycle_transitions`` after the scores (a re-run for a date replaces that
+date's rows; the first run records none).
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
+from guanxi import portable
 from guanxi.models.config import LifecycleConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
+from guanxi.models.outputs import LIFECYCLE_TRANSITIONS
+from guanxi.tables import conform
 
 STAGES = ("acquisition", "growth", "maturity", "decline", "churned")
 
@@ -106,3 +112,46 @@ def stage_transitions(current: ir.Table, previous: ir.Table, *, column: str = "l
     joined = joined.select("customer_id", "from_value", "to_value")
     changed = joined.from_value.isnull() | (joined.from_value != joined.to_value)
     return joined.filter(changed & joined.to_value.notnull())
+
+
+def _compute(ctx: RunContext[LifecycleConfig]) -> ir.Table:
+    rhythm = purchase_rhythm(ctx.days, as_of=ctx.as_of)
+    return ctx.keep("lifecycle", lifecycle_stages(ctx.customers, rhythm, as_of=ctx.as_of, config=ctx.config))
+
+
+def _write_transitions(ctx: RunContext[LifecycleConfig], scores: ir.Table) -> None:
+    """Replace the as-of date's rows of ``lifecycle_transitions``; the count goes in the report."""
+    with ctx.ws.timed("write_transitions"):
+        portable.delete_where(ctx.con, LIFECYCLE_TRANSITIONS.name, as_of=ctx.as_of)
+        if ctx.previous_date is None:
+            ctx.report.lifecycle_transitions = 0
+            return
+        moved = stage_transitions(scores, ctx.previous)
+        rows = moved.select(
+            "customer_id",
+            from_stage=moved.from_value,
+            to_stage=moved.to_value,
+            from_as_of=ibis.literal(ctx.previous_date),
+            as_of=ibis.literal(ctx.as_of),
+            run_id=ibis.literal(ctx.run_id),
+        )
+        ctx.con.insert(LIFECYCLE_TRANSITIONS.name, conform(rows, LIFECYCLE_TRANSITIONS))
+        written = ctx.con.table(LIFECYCLE_TRANSITIONS.name)
+        ctx.report.lifecycle_transitions = int(written.filter(written.as_of == ctx.as_of).count().execute())
+
+
+MODEL = ModelDefinition(
+    name="lifecycle",
+    columns={
+        "lifecycle_stage": "string",
+        "purchases": "int64",
+        "days_since_last_purchase": "int64",
+        "expected_interval_days": "float64",
+        "interval_basis": "string",
+    },
+    compute=_compute,
+    config=ConfigSection("lifecycle", LifecycleConfig),
+    snapshot=("lifecycle_stage",),
+    after_write=_write_transitions,
+)
+"""The lifecycle stage as a declared model (see :mod:`guanxi.models.declared`)."""

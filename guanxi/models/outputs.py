@@ -1,118 +1,41 @@
-"""The tables the models write, and the statements that write them.
+"""The tables the models write, created on first use and widened when a model adds columns.
 
 **Layout.** ``customer_scores`` is *wide*: one row per customer per run, one
 column per score, so a segment rule reads ``rfm_segment = 'Champions' AND
 credit_level = 'good'`` without pivoting; a model that is switched off leaves
-its columns null. Tags, which vary in number per customer, are *long*
-(``customer_tags``). ``score_snapshots`` keeps, per as-of date, the labels that
-movement over time is shown with; a run for a date replaces that date's
-snapshot. The ledger is append-only. Every table is created on first use.
+its columns null. Its columns, and those of ``score_snapshots`` (per as-of
+date, the labels that movement over time is shown with; a run for a date
+replaces that date's snapshot), are whatever the registered models declare
+(:func:`~guanxi.models.declared.customer_scores_spec`). Tags, which vary in
+number per customer, are *long* (``customer_tags``). The ledger is append-only.
 
-Deletions go through :mod:`guanxi.portable` (``DELETE`` built from sqlglot
-expressions with literal values, or a rewrite where the engine cannot delete).
+:func:`ensure_outputs` creates missing tables and adds to the two wide tables
+the columns a newly registered model declares (``ALTER TABLE … ADD COLUMN``
+built from sqlglot expressions; earlier rows hold null there). Columns of a
+model no longer registered stay and are left null. Deletions go through
+:mod:`guanxi.portable` (``DELETE`` with literal values, or a rewrite where the
+engine cannot delete).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import ibis
-import ibis.expr.types as ir
+import ibis.expr.datatypes as dt
+import pluggy
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from guanxi import portable
+from guanxi.errors import BackendUnsupportedError, WarehouseError
+from guanxi.models.declared import (
+    ModelDefinition,
+    declared_models,
+    scores_spec,
+    snapshots_spec,
+)
 from guanxi.tables import TableSpec
-
-_RUN = {"customer_id": "int64", "run_id": "string", "as_of": "date"}
-
-CUSTOMER_SCORES = TableSpec(
-    "customer_scores",
-    {
-        **_RUN,
-        # RFM
-        "rfm_recency_days": "int64",
-        "rfm_frequency": "int64",
-        "rfm_monetary": "decimal(18, 2)",
-        "r_score": "int64",
-        "f_score": "int64",
-        "m_score": "int64",
-        "rfm_cell": "string",
-        "rfm_segment": "string",
-        "rfm_class": "string",
-        # value
-        "contribution": "decimal(18, 2)",
-        "value_rank": "int64",
-        "pareto_cum_share": "float64",
-        "pareto_top": "boolean",
-        "value_tier": "string",
-        "value_score": "float64",
-        # loyalty, activity, two-factor
-        "loyalty_purchases": "int64",
-        "regularity": "float64",
-        "loyalty_score": "float64",
-        "recent_purchases": "int64",
-        "recent_events": "int64",
-        "activity_score": "float64",
-        "value_activity": "string",
-        # lifecycle
-        "lifecycle_stage": "string",
-        "purchases": "int64",
-        "days_since_last_purchase": "int64",
-        "expected_interval_days": "float64",
-        "interval_basis": "string",
-        # frequency × order value
-        "quadrant_frequency": "int64",
-        "average_order_value": "decimal(18, 2)",
-        "quadrant_group": "string",
-        # CLV
-        "clv_repeat_purchases": "int64",
-        "p_alive": "float64",
-        "expected_purchases": "float64",
-        "expected_spend": "float64",
-        "clv": "decimal(18, 2)",
-        # credit
-        "paid_orders": "int64",
-        "unpaid_rate": "float64",
-        "refund_rate": "float64",
-        "complaints": "int64",
-        "credit_score": "float64",
-        "credit_level": "string",
-        "no_cash_coupon": "boolean",
-        # points and tiers
-        "points_balance": "int64",
-        "member_tier": "string",
-        "tier_since": "date",
-        # portrait
-        "top_category": "string",
-        "cluster": "int64",
-        "cluster_label": "string",
-    },
-    ("customer_id", "run_id"),
-)
-
-SNAPSHOT_COLUMNS = (
-    "rfm_cell",
-    "rfm_segment",
-    "rfm_class",
-    "value_tier",
-    "value_score",
-    "activity_score",
-    "value_activity",
-    "lifecycle_stage",
-    "quadrant_group",
-    "clv",
-    "credit_level",
-    "member_tier",
-    "tier_since",
-    "cluster_label",
-)
-"""The labels a snapshot keeps (the dimensions migrations are shown over)."""
-
-SCORE_SNAPSHOTS = TableSpec(
-    "score_snapshots",
-    {**_RUN, **{name: CUSTOMER_SCORES.columns[name] for name in SNAPSHOT_COLUMNS}},
-    ("as_of", "customer_id"),
-)
 
 LIFECYCLE_TRANSITIONS = TableSpec(
     "lifecycle_transitions",
@@ -263,9 +186,7 @@ MODEL_STATE = TableSpec(
 KEPT_TABLES = (MODEL_ORDERS, MODEL_ITEMS, MODEL_STATE)
 """Tables a run keeps for the next one; dropping them only makes the next run rebuild them."""
 
-OUTPUT_TABLES = (
-    CUSTOMER_SCORES,
-    SCORE_SNAPSHOTS,
+FIXED_OUTPUT_TABLES = (
     LIFECYCLE_TRANSITIONS,
     TIER_CHANGES,
     POINTS_LEDGER,
@@ -273,31 +194,82 @@ OUTPUT_TABLES = (
     PORTRAIT_CLUSTERS,
     MODEL_RUNS,
 )
+"""The output tables whose columns are fixed (the wide two are :func:`declared_tables`)."""
 
 
-def ensure_outputs(con: BaseBackend) -> None:
-    """Create every missing output table (idempotent)."""
+def declared_tables(definitions: Sequence[ModelDefinition[Any]]) -> tuple[TableSpec, TableSpec]:
+    """``customer_scores`` and ``score_snapshots`` for these model definitions."""
+    return scores_spec(definitions), snapshots_spec(definitions)
+
+
+def output_tables(pm: pluggy.PluginManager | None = None) -> tuple[TableSpec, ...]:
+    """Every table a model run writes, the wide two as the registered models declare them."""
+    return (*declared_tables(declared_models(pm)), *FIXED_OUTPUT_TABLES)
+
+
+def ensure_outputs(
+    con: BaseBackend,
+    definitions: Sequence[ModelDefinition[Any]] | None = None,
+    *,
+    pm: pluggy.PluginManager | None = None,
+) -> None:
+    """Create every missing output table and add the declared columns the wide tables lack (idempotent).
+
+    ``definitions`` defaults to the models registered with ``pm``. Raises
+    :class:`WarehouseError` when adding a column fails (see :func:`add_missing_columns`).
+    """
+    if definitions is None:
+        definitions = declared_models(pm)
+    wide = declared_tables(definitions)
+    existing = create_missing(con, (*wide, *FIXED_OUTPUT_TABLES))
+    for spec in wide:
+        if spec.name in existing:
+            add_missing_columns(con, spec)
+
+
+def create_missing(con: BaseBackend, specs: Sequence[TableSpec]) -> set[str]:
+    """Create the tables of ``specs`` that do not exist; returns the names of those that already did."""
     existing = set(con.list_tables())
-    for spec in OUTPUT_TABLES:
+    for spec in specs:
         if spec.name not in existing:
             con.create_table(spec.name, schema=spec.schema)
+    return existing & {spec.name for spec in specs}
 
 
-def conform(expr: ir.Table, spec: TableSpec) -> ir.Table:
-    """``expr`` with exactly ``spec``'s columns, in order and cast; missing ones null."""
-    present = set(expr.columns)
-    columns = {
-        name: (expr[name] if name in present else ibis.null()).cast(kind)
-        for name, kind in spec.columns.items()
-    }
-    return expr.select(**columns)
+def add_missing_columns(con: BaseBackend, spec: TableSpec) -> list[str]:
+    """Add to the table ``spec.name`` every column of ``spec`` it lacks (nullable); returns their names.
+
+    One ``ALTER TABLE … ADD COLUMN`` per column, built from sqlglot expressions
+    with the backend's own type names (DuckDB takes one action per statement);
+    runs on DuckDB, PostgreSQL and Spark's Parquet tables. Raises
+    :class:`WarehouseError` when the warehouse refuses (a Spark table in a
+    format that cannot add columns: drop it to have it recreated).
+    """
+    present = set(con.table(spec.name).columns)
+    missing = [name for name in spec.columns if name not in present]
+    if not missing:
+        return []
+    type_of = _type_mapper(con)
+    for name in missing:
+        column = sge.ColumnDef(
+            this=sge.to_identifier(name, quoted=True), kind=type_of(dt.dtype(spec.columns[name]))
+        )
+        statement = sge.Alter(this=sge.table_(spec.name, quoted=True), kind="TABLE", actions=[column])
+        try:
+            portable.execute(con, statement)
+        except Exception as err:  # each driver raises its own error class
+            raise WarehouseError(
+                f"could not add the column {name} to {spec.name} ({err}); "
+                f"drop {spec.name} to have it recreated with every declared column"
+            ) from err
+    return missing
 
 
-def delete_where(con: BaseBackend, spec: TableSpec, **equals: str | date) -> None:
-    """Remove the rows of ``spec`` whose columns equal the given values (see :mod:`guanxi.portable`)."""
-    portable.delete_where(con, spec.name, **equals)
+def _type_mapper(con: BaseBackend) -> Callable[[dt.DataType], sge.DataType]:
+    compiler = getattr(con, "compiler", None)
+    mapper = getattr(compiler, "type_mapper", None)
+    if mapper is None:
+        raise BackendUnsupportedError(f"the {con.name} warehouse does not compile SQL; cannot add columns")
+    from_ibis: Callable[[dt.DataType], sge.DataType] = mapper.from_ibis
+    return from_ibis
 
-
-def delete_runs_except(con: BaseBackend, spec: TableSpec, keep: list[str]) -> None:
-    """Remove the rows of ``spec`` whose run_id is not in ``keep`` (which must not be empty)."""
-    portable.delete_except(con, spec.name, "run_id", keep)

@@ -32,6 +32,10 @@ after its points were spent or expired.
 Balances follow identity merges: order and event entries carry the record
 ``(source, source_customer_id)`` and are summed under the customer that record
 resolves to today.
+
+As a declared model (:data:`MODEL`, can be disabled) a run brings the ledger up
+to date and scores ``points_balance``; an incremental run with unchanged points
+rules checks only the orders rebuilt and those reached since the last run.
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ from ibis.backends import BaseBackend
 
 from guanxi.errors import GuanxiError, ValidationFailedError
 from guanxi.models.config import PointsConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.inputs import cutoff
-from guanxi.models.outputs import POINTS_LEDGER, conform, ensure_outputs
+from guanxi.models.outputs import POINTS_LEDGER, create_missing
+from guanxi.tables import conform
 
 CREDIT_KINDS = ("earn", "first_purchase", "event")
 
@@ -287,7 +293,7 @@ def update_ledger(
     after ``since`` — everyone else's entries are already written. The entries
     written are the same as with the whole history.
     """
-    ensure_outputs(con)
+    create_missing(con, [POINTS_LEDGER])
 
     def staged(name: str, expr: ir.Table) -> ir.Table:
         return keep(name, expr) if keep is not None else expr
@@ -374,3 +380,46 @@ def redeem_points(
     )
     append_entries(con, entry, run_id=run_id, recorded_at=at)
     return balance - points
+
+
+def ledger_candidates(orders: ir.Table, refreshed: ir.Table, since: date) -> ir.Table:
+    """Orders whose ledger entries can have changed since the run as of ``since``.
+
+    Those refreshed in this run, plus every order paid or delivered since the
+    start of ``since`` (the cut-off moved past them).
+    """
+    start = datetime.combine(since, time.min)
+    recent = orders.filter((orders.paid_at >= start) | (orders.delivered_at >= start))
+    changed = orders.semi_join(refreshed, ["source", "order_id"])
+    return ibis.union(recent, changed, distinct=True)
+
+
+def _compute(ctx: RunContext[PointsConfig]) -> ir.Table:
+    orders, since, rebuilt = ctx.orders, ctx.incremental_since(), ctx.refresh.orders
+    if since is not None and rebuilt is not None:
+        orders = ctx.keep("ledger_candidates", ledger_candidates(ctx.orders, rebuilt, since))
+    else:
+        since = None
+    with ctx.ws.timed("ledger"):
+        ctx.report.ledger_entries = update_ledger(
+            ctx.con,
+            orders,
+            ctx.bought,
+            ctx.events,
+            as_of=ctx.as_of,
+            config=ctx.config,
+            run_id=ctx.run_id,
+            recorded_at=ctx.started_at,
+            keep=ctx.ws.keep,
+            since=since,
+        )
+    return ctx.keep("balances", balances(ctx.con.table(POINTS_LEDGER.name), ctx.inputs.identity_map))
+
+
+MODEL = ModelDefinition(
+    name="points",
+    columns={"points_balance": "int64"},
+    compute=_compute,
+    config=ConfigSection("points", PointsConfig, can_disable=True),
+)
+"""The points ledger and balances as a declared model (see :mod:`guanxi.models.declared`)."""

@@ -13,7 +13,9 @@ assigned to its nearest centroid in the warehouse, in one query.
 A cluster's name lists the features whose centroid lies beyond
 ±``describe_threshold`` standard deviations ("high-spend, infrequent"), then the
 category and province held by at least ``dominant_share`` of its members.
-Deterministic for a given ``seed`` and data.
+Deterministic for a given ``seed`` and data. As a declared model (:data:`MODEL`,
+can be disabled, after ``preference`` for the top categories) a run writes one
+``portrait_clusters`` row per cluster; too few buyers skip it with a warning.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from threadpoolctl import threadpool_limits
 
 from guanxi.models.bgnbd import FitError
 from guanxi.models.config import PortraitConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.inputs import cutoff, window_start
+from guanxi.models.outputs import PORTRAIT_CLUSTERS
+from guanxi.tables import conform
 
 FEATURES = ("monetary", "frequency", "recency_days", "average_order_value", "discount_rate")
 _LOGGED = frozenset({"monetary", "frequency", "average_order_value"})
@@ -237,3 +242,68 @@ def describe_clusters(
             }
         )
     return described
+
+
+def _compute(ctx: RunContext[PortraitConfig]) -> ir.Table | None:
+    """Fit, assign and name the clusters; write their rows; score cluster and cluster_label."""
+    cfg = ctx.config
+    features = ctx.keep(
+        "features", portrait_features(ctx.bought, as_of=ctx.as_of, window_days=cfg.window_days)
+    )
+    try:
+        with ctx.ws.timed("portrait_fit"):
+            model = fit_clusters(features, cfg)
+    except FitError as err:
+        ctx.report.warnings.append(f"portrait skipped: {err.message}")
+        return None
+    assigned = assign_clusters(features, model)
+    top_categories = ctx.parts.get("preference")
+    if top_categories is not None:
+        assigned = assigned.left_join(top_categories.select("customer_id", "top_category"), "customer_id")
+        assigned = assigned.drop("customer_id_right")
+    else:
+        assigned = assigned.mutate(top_category=ibis.null("string"))
+    assigned = assigned.left_join(ctx.customers, "customer_id").drop("customer_id_right")
+    assigned = ctx.keep("clusters", assigned)
+    with ctx.ws.timed("portrait_describe"):
+        described = describe_clusters(assigned, features, model, config=cfg, locale=ctx.settings.locale)
+    ctx.report.clusters = described
+    ctx.report.silhouette = round(model.silhouette, 4)
+    labels = ibis.memtable(
+        {
+            "cluster": [int(str(d["cluster"])) for d in described],
+            "cluster_label": [str(d["label"]) for d in described],
+        },
+        schema={"cluster": "int64", "cluster_label": "string"},
+    )
+    rows = ibis.memtable(
+        [
+            {
+                "run_id": ctx.run_id,
+                "as_of": ctx.as_of,
+                "silhouette": model.silhouette,
+                "monetary": d["monetary"],
+                "frequency": d["frequency"],
+                "recency_days": d["recency_days"],
+                "average_order_value": d["average_order_value"],
+                "discount_rate": d["discount_rate"],
+                **{k: d[k] for k in ("cluster", "label", "customers", "top_category", "top_province")},
+            }
+            for d in described
+        ],
+        schema=PORTRAIT_CLUSTERS.schema,
+    )
+    ctx.con.insert(PORTRAIT_CLUSTERS.name, conform(rows, PORTRAIT_CLUSTERS))
+    named = assigned.select("customer_id", "cluster").join(labels, "cluster")
+    return ctx.keep("portrait", named)
+
+
+MODEL = ModelDefinition(
+    name="portrait",
+    columns={"cluster": "int64", "cluster_label": "string"},
+    compute=_compute,
+    config=ConfigSection("portrait", PortraitConfig, can_disable=True),
+    snapshot=("cluster_label",),
+    after=("preference",),
+)
+"""The portrait clusters as a declared model (see :mod:`guanxi.models.declared`)."""

@@ -19,6 +19,11 @@ only when it holds at least ``min_share`` of the spend; ties in rank go to the
 alphabetically first name. Price bands are equal-count bands of average item
 price among buyers, by the tie rule of :mod:`guanxi.models.scoring`. Dayparts
 use the paid time's wall-clock hour.
+
+As a declared model (:data:`MODEL`) a run writes the tags to ``customer_tags``
+(``model = preference``) and scores each customer's ``top_category`` from the
+tags then current. An incremental run whose preference settings are unchanged
+rewrites only the tags of customers that can have changed, and every price band.
 """
 
 from __future__ import annotations
@@ -28,9 +33,14 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
+from guanxi import portable
+from guanxi.models import intermediates
 from guanxi.models.config import PreferenceConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.inputs import cutoff, window_start
+from guanxi.models.outputs import CUSTOMER_TAGS
 from guanxi.models.scoring import quantile_score
+from guanxi.tables import conform
 
 TAG_COLUMNS = ("customer_id", "tag", "value", "weight")
 
@@ -165,3 +175,51 @@ def top_category(tags: ir.Table) -> ir.Table:
     )
     ranked = cats.mutate(_rank=rank)
     return ranked.filter(ranked._rank == 0).select("customer_id", top_category=ranked.value)
+
+
+def _compute(ctx: RunContext[PreferenceConfig]) -> ir.Table:
+    """Write this run's tags (all, or the changed customers' and the price bands), then score top_category."""
+    scope = None
+    since, changed = ctx.incremental_since(), ctx.refresh.changed_customers
+    if since is not None and changed is not None:
+        moved = changed_customers(
+            intermediates.orders(ctx.con), since=since, as_of=ctx.as_of, window_days=ctx.config.window_days
+        )
+        scope = ctx.keep("tag_scope", ibis.union(changed, moved, distinct=True))
+    tags = ctx.keep(
+        "tags", preference_tags(ctx.bought, ctx.items, as_of=ctx.as_of, config=ctx.config, customers=scope)
+    )
+    with ctx.ws.timed("write_tags"):
+        _write_tags(ctx, tags, scope)
+    current = ctx.con.table(CUSTOMER_TAGS.name)
+    current = current.filter(current.model == "preference").select(*TAG_COLUMNS)
+    return ctx.keep("top_category", top_category(current))
+
+
+def _write_tags(ctx: RunContext[PreferenceConfig], tags: ir.Table, scope: ir.Table | None) -> None:
+    """Write this run's preference tags: all of them, or those of ``scope`` plus every price band.
+
+    With a scope the other customers' tags stay as the earlier run wrote them
+    (with its run id and as-of date): they are what this run would compute.
+    """
+    stamp = {
+        "run_id": ibis.literal(ctx.run_id),
+        "as_of": ibis.literal(ctx.as_of),
+        "model": ibis.literal("preference"),
+    }
+    if scope is None:
+        portable.delete_where(ctx.con, CUSTOMER_TAGS.name, model="preference")
+    else:
+        portable.delete_where(ctx.con, CUSTOMER_TAGS.name, model="preference", tag="price_band")
+        doomed = ctx.keep("tag_doomed", scope.mutate(model=ibis.literal("preference")))
+        portable.delete_matching(ctx.con, CUSTOMER_TAGS.name, doomed, ["customer_id", "model"])
+    ctx.con.insert(CUSTOMER_TAGS.name, conform(tags.mutate(**stamp), CUSTOMER_TAGS))
+
+
+MODEL = ModelDefinition(
+    name="preference",
+    columns={"top_category": "string"},
+    compute=_compute,
+    config=ConfigSection("preference", PreferenceConfig),
+)
+"""Preference tags (and the top category) as a declared model (see :mod:`guanxi.models.declared`)."""

@@ -25,6 +25,7 @@ import ibis
 import ibis.expr.types as ir
 
 from guanxi.models.config import QuadrantConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.inputs import MONEY, cutoff, window_start
 
 NO_VALUE = "(none)"
@@ -91,3 +92,21 @@ def migration_matrix(before: ir.Table, after: ir.Table, *, column: str) -> ir.Ta
     return counts.mutate(
         share_of_from=(counts.customers.cast("float64") / per_from.cast("float64")).round(4)
     ).order_by("from_value", "to_value")
+
+
+def _compute(ctx: RunContext[QuadrantConfig]) -> ir.Table:
+    return ctx.keep("quadrant", quadrant_groups(ctx.bought, as_of=ctx.as_of, config=ctx.config))
+
+
+MODEL = ModelDefinition(
+    name="quadrant",
+    columns={
+        "quadrant_frequency": "int64",
+        "average_order_value": "decimal(18, 2)",
+        "quadrant_group": "string",
+    },
+    compute=_compute,
+    config=ConfigSection("quadrant", QuadrantConfig),
+    snapshot=("quadrant_group",),
+)
+"""The frequency × order value quadrant as a declared model (see :mod:`guanxi.models.declared`)."""

@@ -17,7 +17,9 @@ rounded up) through ``segment_grid``. The 8-class scheme compares R, F and M
 with their means over the scored customers: recency strictly below the mean, and
 frequency / monetary strictly above it, count as "high".
 
-Customers without a purchase in the window get no row.
+Customers without a purchase in the window get no row. As a declared model
+(:data:`MODEL`) it scores the run's purchases as of ``reference_date`` (default
+the as-of date) and reports the buyers and the customers per named segment.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
+from guanxi.errors import ConfigError
 from guanxi.models.config import RfmConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.inputs import MONEY, cutoff, window_start
 from guanxi.models.scoring import quantile_score, threshold_score
 
@@ -138,3 +142,45 @@ def rfm_scores(purchases: ir.Table, *, reference_date: date, config: RfmConfig) 
         rfm_segment=segment,
         rfm_class=klass,
     )
+
+
+def _check(config: RfmConfig, as_of: date) -> None:
+    if config.reference_date is not None and config.reference_date > as_of:
+        raise ConfigError(f"rfm.reference_date {config.reference_date} is after the run's as-of date {as_of}")
+
+
+def _compute(ctx: RunContext[RfmConfig]) -> ir.Table:
+    reference = ctx.config.reference_date or ctx.as_of
+    return ctx.keep("rfm", rfm_scores(ctx.bought, reference_date=reference, config=ctx.config))
+
+
+def _summarise(ctx: RunContext[RfmConfig], scores: ir.Table) -> None:
+    """Buyers (customers with an RFM row) and customers per named segment, in the report."""
+    with ctx.ws.timed("report"):
+        buyers = scores.count(where=scores.rfm_frequency.notnull()).execute()
+        ctx.report.buyers = int(buyers or 0)
+        segmented = scores.filter(scores.rfm_segment.notnull())
+        segs = segmented.group_by("rfm_segment").aggregate(n=segmented.count())
+        ctx.report.segments = {str(r.rfm_segment): int(r.n) for r in segs.to_pandas().itertuples()}
+
+
+MODEL = ModelDefinition(
+    name="rfm",
+    columns={
+        "rfm_recency_days": "int64",
+        "rfm_frequency": "int64",
+        "rfm_monetary": "decimal(18, 2)",
+        "r_score": "int64",
+        "f_score": "int64",
+        "m_score": "int64",
+        "rfm_cell": "string",
+        "rfm_segment": "string",
+        "rfm_class": "string",
+    },
+    compute=_compute,
+    config=ConfigSection("rfm", RfmConfig),
+    snapshot=("rfm_cell", "rfm_segment", "rfm_class"),
+    after_write=_summarise,
+    check=_check,
+)
+"""RFM as a declared model (see :mod:`guanxi.models.declared`)."""

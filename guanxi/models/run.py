@@ -1,18 +1,23 @@
-"""One model run: every model as of a date, written to the output tables.
+"""One model run: every declared model as of a date, written to the output tables.
 
-:func:`run_models` brings the kept order tables up to date
-(:mod:`~guanxi.models.intermediates`: in full, or only for changed records with
-``incremental=True``), materialises the shared per-run intermediates once
-(purchase days), runs
-each model as a ``Table → Table`` expression, and writes:
+:func:`run_models` takes the registered models (:func:`~guanxi.models.declared.declared_models`,
+in dependency order), checks each enabled model's settings against the as-of
+date, creates or widens the output tables, brings the kept order tables up to
+date (:mod:`~guanxi.models.intermediates`: in full, or only for changed records
+with ``incremental=True``), materialises the shared inputs once, runs each
+model's step with a :class:`~guanxi.models.declared.RunContext`, and writes:
 
-* ``customer_scores`` — one wide row per customer in ``customers`` for this run;
-* ``score_snapshots`` — the labels for the as-of date (a re-run replaces them);
-* ``lifecycle_transitions`` and ``tier_changes`` — against the latest earlier
-  snapshot (a re-run for the same date replaces that date's rows);
-* ``points_ledger`` — new entries only (idempotent per order, event, expiry date);
-* ``customer_tags`` — the current preference and credit tags (replaced);
-* ``portrait_clusters`` and ``model_runs`` — one row per cluster / per run.
+* ``customer_scores`` — one wide row per customer in ``customers`` for this run,
+  every model's table left-joined on ``customer_id`` (a disabled or skipped
+  model leaves its columns null, or at its declared ``fill``);
+* ``score_snapshots`` — the declared snapshot columns for the as-of date (a re-run replaces them);
+* ``model_runs`` — one row per run (report and configuration as JSON), pruning
+  ``customer_scores`` to ``output.keep_runs`` runs;
+
+and, through the built-in models' own steps, ``lifecycle_transitions`` and
+``tier_changes`` (against the latest earlier snapshot), ``points_ledger`` (new
+entries only), ``customer_tags`` (preference and credit) and
+``portrait_clusters``.
 
 Runs for the same warehouse must not overlap (the ledger's deltas assume one
 writer). Data are as of the end of ``as_of`` in ``Settings.timezone``.
@@ -29,43 +34,27 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pluggy
 from ibis.backends import BaseBackend
 
 from guanxi import portable
 from guanxi.config import Settings
 from guanxi.errors import ConfigError
-from guanxi.models import (
-    clv,
-    credit,
-    engagement,
-    inputs,
-    intermediates,
-    lifecycle,
-    points,
-    portrait,
-    preference,
-    quadrant,
-    rfm,
-    tiers,
-    value,
-)
-from guanxi.models.bgnbd import FitError
+from guanxi.models import inputs, intermediates
 from guanxi.models.config import ModelsConfig, load_models_config
-from guanxi.models.outputs import (
-    CUSTOMER_SCORES,
-    CUSTOMER_TAGS,
-    LIFECYCLE_TRANSITIONS,
-    MODEL_RUNS,
-    POINTS_LEDGER,
-    PORTRAIT_CLUSTERS,
-    SCORE_SNAPSHOTS,
-    TIER_CHANGES,
-    conform,
-    delete_runs_except,
-    delete_where,
-    ensure_outputs,
+from guanxi.models.declared import (
+    SCORES_TABLE,
+    SNAPSHOTS_TABLE,
+    ModelDefinition,
+    PreviousRun,
+    RunContext,
+    RunInputs,
+    declared_models,
 )
+from guanxi.models.engagement import purchase_days
+from guanxi.models.outputs import MODEL_RUNS, declared_tables, ensure_outputs
 from guanxi.models.workspace import Workspace
+from guanxi.tables import TableSpec, conform
 
 
 @dataclass
@@ -73,6 +62,7 @@ class ModelsReport:
     """What a run did: counts, fitted parameters, wall time and per-step timings (seconds), warnings.
 
     Step timings may overlap (``ledger`` includes its ``ledger_*`` batches).
+    ``details`` holds what plugin models report (fitted parameters, counts), by model name.
     """
 
     run_id: str
@@ -90,6 +80,7 @@ class ModelsReport:
     refreshed_records: int | None = None
     refreshed_customers: int | None = None
     segments: dict[str, int] = field(default_factory=dict)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -102,7 +93,7 @@ class ModelsReport:
 
 def latest_snapshot_date(con: BaseBackend, before: date) -> date | None:
     """The latest snapshot date strictly before ``before`` (None if there is none)."""
-    snaps = con.table(SCORE_SNAPSHOTS.name)
+    snaps = con.table(SNAPSHOTS_TABLE)
     value_ = snaps.filter(snaps.as_of < before).as_of.max().execute()
     if value_ is None or value_ != value_:  # None or NaT
         return None
@@ -116,8 +107,12 @@ def run_models(
     as_of: date | None = None,
     config: ModelsConfig | None = None,
     incremental: bool = False,
+    pm: pluggy.PluginManager | None = None,
 ) -> ModelsReport:
     """Run every enabled model as of ``as_of`` (default: today in ``settings.timezone``).
+
+    The models are those registered with ``pm`` (default: the process's plugin
+    manager); ``config`` defaults to ``settings.models_config`` read for them.
 
     ``incremental=True`` rebuilds the kept order tables only for records whose
     rows or identity changed since the last run and checks the points ledger
@@ -128,20 +123,25 @@ def run_models(
     says so in ``warnings``.
 
     Raises :class:`~guanxi.errors.NotFoundError` when identity tables are
-    missing and :class:`ConfigError` for an invalid models file or an RFM
-    reference date after ``as_of``. A CLV or portrait fit that cannot be made
-    (too little history) is skipped with a warning, not an error.
+    missing and :class:`ConfigError` for an invalid models file, wrongly
+    declared models, or settings a model refuses for ``as_of`` (an RFM
+    reference date after it) — those before anything is read or written. A CLV
+    or portrait fit that cannot be made (too little history) is skipped with a
+    warning, not an error.
     """
-    config = config or load_models_config(settings)
+    definitions = declared_models(pm)
+    config = config or load_models_config(settings, pm)
     started_at = datetime.now(settings.zone).replace(tzinfo=None)
     as_of = as_of or started_at.date()
-    reference = config.rfm.reference_date or as_of
-    if reference > as_of:
-        raise ConfigError(f"rfm.reference_date {reference} is after the run's as-of date {as_of}")
+    sections = {d.name: _section(config, d) for d in definitions}
+    enabled = tuple(d for d in definitions if d.enabled(sections[d.name]))
+    for d in enabled:
+        if d.check is not None:
+            d.check(sections[d.name], as_of)
     run_key = uuid.uuid4().hex[:12]
     run_id = f"{as_of:%Y%m%d}-{run_key}"
     report = ModelsReport(run_id=run_id, as_of=as_of)
-    ensure_outputs(con)
+    ensure_outputs(con, definitions)
     clock = time.perf_counter()
     with Workspace(con, run_key) as ws:
         _run(
@@ -150,13 +150,34 @@ def run_models(
             ws,
             config,
             report,
+            _Plan(definitions, enabled, sections),
             started_at=started_at,
-            reference=reference,
             incremental=incremental,
         )
         report.timings = {name: round(seconds, 3) for name, seconds in ws.timings.items()}
     report.seconds = round(time.perf_counter() - clock, 3)
     return report
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The run's models: all declared (for the tables' columns), those enabled, each one's config section."""
+
+    definitions: tuple[ModelDefinition[Any], ...]
+    enabled: tuple[ModelDefinition[Any], ...]
+    sections: dict[str, Any]
+
+
+def _section(config: ModelsConfig, definition: ModelDefinition[Any]) -> Any:
+    if definition.config is None:
+        return None
+    section = config.section(definition.config.key)
+    if not isinstance(section, definition.config.model):
+        raise ConfigError(
+            f"models.yaml section {definition.config.key!r} is a {type(section).__name__}, "
+            f"but model {definition.name!r} expects {definition.config.model.__name__}"
+        )
+    return section
 
 
 def _run(
@@ -165,12 +186,12 @@ def _run(
     ws: Workspace,
     config: ModelsConfig,
     report: ModelsReport,
+    plan: _Plan,
     *,
     started_at: datetime,
-    reference: date,
     incremental: bool,
 ) -> None:
-    as_of, run_id = report.as_of, report.run_id
+    as_of = report.as_of
     end = inputs.cutoff(as_of)
     identity_map = inputs.table(con, "identity_map")
     customers = ws.keep("customers", inputs.table(con, "customers").select("customer_id", "province"))
@@ -182,135 +203,92 @@ def _run(
         report.warnings.append(refreshed.reason)
     orders = inputs.orders_before(intermediates.orders(con), end)
     bought = inputs.purchases(orders)  # filters over the kept orders: cheaper to re-read than to copy
-    days = ws.keep("purchase_days", engagement.purchase_days(bought))
     kept_items = intermediates.items(con)
-    items = kept_items.filter(kept_items.paid_at < end).drop("source", "order_id")
-    events = inputs.customer_events(inputs.table(con, "raw_events"), identity_map, before=end)
-    tickets = inputs.customer_tickets(inputs.table(con, "raw_tickets"), identity_map, before=end)
+    shared = RunInputs(
+        customers=customers,
+        orders=orders,
+        bought=bought,
+        days=ws.keep("purchase_days", purchase_days(bought)),
+        items=kept_items.filter(kept_items.paid_at < end).drop("source", "order_id"),
+        events=inputs.customer_events(inputs.table(con, "raw_events"), identity_map, before=end),
+        tickets=inputs.customer_tickets(inputs.table(con, "raw_tickets"), identity_map, before=end),
+        identity_map=identity_map,
+    )
+    previous_date = latest_snapshot_date(con, as_of)
+    snapshots = con.table(SNAPSHOTS_TABLE)
+    previous = snapshots.filter(snapshots.as_of == previous_date) if previous_date else snapshots.limit(0)
+    run = RunContext[Any](
+        con=con,
+        ws=ws,
+        settings=settings,
+        as_of=as_of,
+        run_id=report.run_id,
+        started_at=started_at,
+        inputs=shared,
+        models_config=config,
+        report=report,
+        refresh=refreshed,
+        previous_run=_last_run(con, as_of) if not refreshed.full else None,
+        previous=ws.keep("previous", previous),
+        previous_date=previous_date,
+        config=None,
+    )
 
     parts: dict[str, ir.Table] = {}
-    parts["rfm"] = ws.keep("rfm", rfm.rfm_scores(bought, reference_date=reference, config=config.rfm))
-    parts["value"] = ws.keep(
-        "value",
-        value.value_scores(
-            value.contribution(bought, items, as_of=as_of, config=config.value), config=config.value
-        ),
-    )
-    parts["loyalty"] = ws.keep("loyalty", engagement.loyalty_scores(days, as_of=as_of, config=config.loyalty))
-    parts["activity"] = ws.keep(
-        "activity", engagement.activity_scores(bought, events, as_of=as_of, config=config.activity)
-    )
-    rhythm = lifecycle.purchase_rhythm(days, as_of=as_of)
-    parts["lifecycle"] = ws.keep(
-        "lifecycle", lifecycle.lifecycle_stages(customers, rhythm, as_of=as_of, config=config.lifecycle)
-    )
-    parts["quadrant"] = ws.keep(
-        "quadrant", quadrant.quadrant_groups(bought, as_of=as_of, config=config.quadrant)
-    )
-    if config.clv.enabled:
-        parts.update(_clv(ws, days, config, report))
-    parts["credit"] = ws.keep(
-        "credit", credit.credit_scores(customers, orders, tickets, as_of=as_of, config=config.credit)
-    )
-    last_run = _last_run(con, as_of) if not refreshed.full else None
-    tag_scope = None
-    same_preference = last_run is not None and last_run.config.get(
-        "preference"
-    ) == config.preference.model_dump(mode="json")
-    if last_run is not None and same_preference and refreshed.changed_customers is not None:
-        moved = preference.changed_customers(
-            intermediates.orders(con),
-            since=last_run.as_of,
-            as_of=as_of,
-            window_days=config.preference.window_days,
-        )
-        tag_scope = ws.keep("tag_scope", ibis.union(refreshed.changed_customers, moved, distinct=True))
-    tags = ws.keep(
-        "tags",
-        preference.preference_tags(bought, items, as_of=as_of, config=config.preference, customers=tag_scope),
-    )
-    with ws.timed("write_tags"):
-        _preference_tags(con, ws, tags, tag_scope, as_of, run_id)
-    parts["top_category"] = ws.keep("top_category", preference.top_category(_current_tags(con, "preference")))
+    for d in plan.enabled:
+        table = d.compute(run.for_model(d, plan.sections[d.name], parts))
+        if table is not None:
+            parts[d.name] = _checked(d, table)
 
-    previous_date = latest_snapshot_date(con, as_of)
-    ledger_orders, ledger_since = orders, None
-    if refreshed.orders is not None and config.points.enabled and last_run is not None:
-        if last_run.config.get("points") == config.points.model_dump(mode="json"):
-            ledger_since = last_run.as_of
-        if ledger_since is not None:
-            ledger_orders = ws.keep(
-                "ledger_candidates", _ledger_candidates(orders, refreshed.orders, ledger_since)
-            )
-    snapshots = con.table(SCORE_SNAPSHOTS.name)
-    previous = snapshots.filter(snapshots.as_of == previous_date) if previous_date else snapshots.limit(0)
-    previous = ws.keep("previous", previous)
-    ledger = con.table(POINTS_LEDGER.name)
-    if config.points.enabled:
-        with ws.timed("ledger"):
-            report.ledger_entries = points.update_ledger(
-                con,
-                ledger_orders,
-                bought,
-                events,
-                as_of=as_of,
-                config=config.points,
-                run_id=run_id,
-                recorded_at=started_at,
-                keep=ws.keep,
-                since=ledger_since,
-            )
-        parts["points"] = ws.keep("balances", points.balances(con.table(POINTS_LEDGER.name), identity_map))
-    if config.tiers.enabled:
-        amounts = tiers.qualifying_amounts(bought, ledger, as_of=as_of, config=config.tiers)
-        parts["tiers"] = ws.keep(
-            "tiers", tiers.member_tiers(customers, amounts, previous, as_of=as_of, config=config.tiers)
-        )
-    if config.portrait.enabled:
-        parts.update(_portrait(con, ws, bought, customers, parts["top_category"], settings, config, report))
-
-    scores = customers.select("customer_id")
-    for part in parts.values():
-        scores = scores.left_join(part, "customer_id").drop("customer_id_right")
-    scores = scores.mutate(
-        run_id=ibis.literal(run_id),
-        as_of=ibis.literal(as_of),
-        value_score=ibis.coalesce(scores.value_score, 0.0),
-        activity_score=ibis.coalesce(scores.activity_score, 0.0),
-    )
-    scores = scores.mutate(
-        value_activity=engagement.two_factor_group(
-            scores.value_score, scores.activity_score, config.activity.high_score
-        )
-    )
-    this_run = ws.keep("scores", conform(scores, CUSTOMER_SCORES))  # read by the writes below
+    scores_spec, snapshots_spec = declared_tables(plan.definitions)
+    this_run = ws.keep("scores", _scores(run, plan, parts, scores_spec))  # read by the writes below
     with ws.timed("write_scores"):
-        con.insert(CUSTOMER_SCORES.name, this_run)
-
+        con.insert(SCORES_TABLE, this_run)
     with ws.timed("write_snapshot"):
-        delete_where(con, SCORE_SNAPSHOTS, as_of=as_of)
-        con.insert(SCORE_SNAPSHOTS.name, conform(this_run, SCORE_SNAPSHOTS))
-    with ws.timed("write_transitions"):
-        report.lifecycle_transitions = _transitions(con, this_run, previous, previous_date, as_of, run_id)
-        if config.tiers.enabled:
-            report.tier_changes = _tier_changes(con, parts["tiers"], as_of, run_id)
-    with ws.timed("write_tags"):
-        _credit_tags(con, this_run, as_of, run_id)
+        portable.delete_where(con, SNAPSHOTS_TABLE, as_of=as_of)
+        con.insert(SNAPSHOTS_TABLE, conform(this_run, snapshots_spec))
+    for d in plan.enabled:
+        if d.after_write is not None:
+            d.after_write(run.for_model(d, plan.sections[d.name], parts, own=True), this_run)
 
     with ws.timed("report"):
-        _summarise(report, this_run, parts["value"])
+        report.customers = int(this_run.count().execute())
     report.timings.update(ws.timings)
     _record_run(con, report, started_at, settings, config)
     intermediates.commit(con, refreshed)
 
 
-@dataclass(frozen=True)
-class _LastRun:
-    as_of: date
-    config: dict[str, Any]
+def _checked(definition: ModelDefinition[Any], table: ir.Table) -> ir.Table:
+    """``table`` if it has ``customer_id`` and every declared column (else a :class:`ConfigError`)."""
+    missing = [c for c in ("customer_id", *definition.columns) if c not in table.columns]
+    if missing:
+        raise ConfigError(
+            f"model {definition.name!r} returned a table without the column(s) {', '.join(missing)}"
+        )
+    return table
 
 
-def _last_run(con: BaseBackend, as_of: date) -> _LastRun | None:
+def _scores(run: RunContext[Any], plan: _Plan, parts: dict[str, ir.Table], spec: TableSpec) -> ir.Table:
+    """Every customer with each model's declared columns (left joins), ``fill`` applied, stamped with the run."""
+    scores = run.customers.select("customer_id")
+    filled: dict[str, Any] = {}
+    for d in plan.enabled:
+        part = parts.get(d.name)
+        if part is None:
+            continue
+        scores = scores.left_join(part.select("customer_id", *d.columns), "customer_id").drop(
+            "customer_id_right"
+        )
+        filled.update(d.fill)
+    stamp = {
+        "run_id": ibis.literal(run.run_id),
+        "as_of": ibis.literal(run.as_of),
+        **{c: ibis.coalesce(scores[c], ibis.literal(v, type=spec.columns[c])) for c, v in filled.items()},
+    }
+    return conform(scores.mutate(**stamp), spec)
+
+
+def _last_run(con: BaseBackend, as_of: date) -> PreviousRun | None:
     """The latest completed run with its configuration, if it was not for a later date than ``as_of``.
 
     Incremental steps build on that run's outputs; with None they redo all the work.
@@ -322,199 +300,7 @@ def _last_run(con: BaseBackend, as_of: date) -> _LastRun | None:
     last_as_of, last_report = latest[0]["as_of"], json.loads(latest[0]["report"] or "{}")
     if not isinstance(last_as_of, date) or last_as_of > as_of:
         return None
-    return _LastRun(last_as_of, dict(last_report.get("config", {})))
-
-
-def _ledger_candidates(orders: ir.Table, refreshed: ir.Table, since: date) -> ir.Table:
-    """Orders whose ledger entries can have changed since the run as of ``since``.
-
-    Those refreshed in this run, plus every order paid or delivered since the
-    start of ``since`` (the cut-off moved past them).
-    """
-    start = datetime.combine(since, datetime.min.time())
-    recent = orders.filter((orders.paid_at >= start) | (orders.delivered_at >= start))
-    changed = orders.semi_join(refreshed, ["source", "order_id"])
-    return ibis.union(recent, changed, distinct=True)
-
-
-def _summarise(report: ModelsReport, this_run: ir.Table, values: ir.Table) -> None:
-    summary = (
-        this_run.aggregate(
-            customers=this_run.count(), buyers=this_run.count(where=this_run.rfm_frequency.notnull())
-        )
-        .to_pandas()
-        .iloc[0]
-    )
-    report.customers, report.buyers = int(summary.customers), int(summary.buyers or 0)
-    share = value.pareto_customer_share(values).execute()
-    report.pareto_customer_share = None if share is None or share != share else round(float(share), 4)
-    segmented = this_run.filter(this_run.rfm_segment.notnull())
-    segs = segmented.group_by("rfm_segment").aggregate(n=segmented.count())
-    report.segments = {str(r.rfm_segment): int(r.n) for r in segs.to_pandas().itertuples()}
-
-
-def _clv(ws: Workspace, days: ir.Table, config: ModelsConfig, report: ModelsReport) -> dict[str, ir.Table]:
-    summary = ws.keep("clv_summary", clv.clv_summary(days, as_of=report.as_of))
-    try:
-        with ws.timed("clv_fit"):
-            fit = clv.fit_clv(summary, config.clv)
-    except FitError as err:
-        report.warnings.append(f"clv skipped: {err.message}")
-        return {}
-    report.clv = {
-        "r": fit.bgnbd.r,
-        "alpha": fit.bgnbd.alpha,
-        "a": fit.bgnbd.a,
-        "b": fit.bgnbd.b,
-        "p": fit.gamma_gamma.p,
-        "q": fit.gamma_gamma.q,
-        "gamma": fit.gamma_gamma.gamma,
-        "customers": fit.customers,
-        "repeat_customers": fit.repeat_customers,
-        "distinct_summaries": fit.distinct_summaries,
-    }
-    return {"clv": ws.keep("clv", clv.clv_scores(summary, fit, config=config.clv))}
-
-
-def _portrait(
-    con: BaseBackend,
-    ws: Workspace,
-    bought: ir.Table,
-    customers: ir.Table,
-    top_categories: ir.Table,
-    settings: Settings,
-    config: ModelsConfig,
-    report: ModelsReport,
-) -> dict[str, ir.Table]:
-    cfg = config.portrait
-    features = ws.keep(
-        "features", portrait.portrait_features(bought, as_of=report.as_of, window_days=cfg.window_days)
-    )
-    try:
-        with ws.timed("portrait_fit"):
-            model = portrait.fit_clusters(features, cfg)
-    except FitError as err:
-        report.warnings.append(f"portrait skipped: {err.message}")
-        return {}
-    assigned = portrait.assign_clusters(features, model)
-    assigned = assigned.left_join(top_categories, "customer_id").drop("customer_id_right")
-    assigned = assigned.left_join(customers, "customer_id").drop("customer_id_right")
-    assigned = ws.keep("clusters", assigned)
-    with ws.timed("portrait_describe"):
-        described = portrait.describe_clusters(assigned, features, model, config=cfg, locale=settings.locale)
-    report.clusters = described
-    report.silhouette = round(model.silhouette, 4)
-    labels = ibis.memtable(
-        {
-            "cluster": [int(str(d["cluster"])) for d in described],
-            "cluster_label": [str(d["label"]) for d in described],
-        },
-        schema={"cluster": "int64", "cluster_label": "string"},
-    )
-    rows = ibis.memtable(
-        [
-            {
-                "run_id": report.run_id,
-                "as_of": report.as_of,
-                "silhouette": model.silhouette,
-                "monetary": d["monetary"],
-                "frequency": d["frequency"],
-                "recency_days": d["recency_days"],
-                "average_order_value": d["average_order_value"],
-                "discount_rate": d["discount_rate"],
-                **{k: d[k] for k in ("cluster", "label", "customers", "top_category", "top_province")},
-            }
-            for d in described
-        ],
-        schema=PORTRAIT_CLUSTERS.schema,
-    )
-    con.insert(PORTRAIT_CLUSTERS.name, conform(rows, PORTRAIT_CLUSTERS))
-    named = assigned.select("customer_id", "cluster").join(labels, "cluster")
-    return {"portrait": ws.keep("portrait", named)}
-
-
-def _transitions(
-    con: BaseBackend,
-    this_run: ir.Table,
-    previous: ir.Table,
-    previous_date: date | None,
-    as_of: date,
-    run_id: str,
-) -> int:
-    delete_where(con, LIFECYCLE_TRANSITIONS, as_of=as_of)
-    if previous_date is None:
-        return 0
-    moved = lifecycle.stage_transitions(this_run, previous)
-    rows = moved.select(
-        "customer_id",
-        from_stage=moved.from_value,
-        to_stage=moved.to_value,
-        from_as_of=ibis.literal(previous_date),
-        as_of=ibis.literal(as_of),
-        run_id=ibis.literal(run_id),
-    )
-    con.insert(LIFECYCLE_TRANSITIONS.name, conform(rows, LIFECYCLE_TRANSITIONS))
-    written = con.table(LIFECYCLE_TRANSITIONS.name)
-    return int(written.filter(written.as_of == as_of).count().execute())
-
-
-def _tier_changes(con: BaseBackend, tier_table: ir.Table, as_of: date, run_id: str) -> int:
-    delete_where(con, TIER_CHANGES, as_of=as_of)
-    changed = tier_table.filter(tier_table.tier_change.notnull())
-    rows = changed.select(
-        "customer_id",
-        from_tier=changed.previous_tier,
-        to_tier=changed.member_tier,
-        direction=changed.tier_change,
-        as_of=ibis.literal(as_of),
-        run_id=ibis.literal(run_id),
-    )
-    con.insert(TIER_CHANGES.name, conform(rows, TIER_CHANGES))
-    written = con.table(TIER_CHANGES.name)
-    return int(written.filter(written.as_of == as_of).count().execute())
-
-
-def _preference_tags(
-    con: BaseBackend, ws: Workspace, tags: ir.Table, scope: ir.Table | None, as_of: date, run_id: str
-) -> None:
-    """Write this run's preference tags: all of them, or those of ``scope`` plus every price band.
-
-    With a scope the other customers' tags stay as the earlier run wrote them
-    (with its run id and as-of date): they are what this run would compute.
-    """
-    stamp = {
-        "run_id": ibis.literal(run_id),
-        "as_of": ibis.literal(as_of),
-        "model": ibis.literal("preference"),
-    }
-    if scope is None:
-        delete_where(con, CUSTOMER_TAGS, model="preference")
-    else:
-        delete_where(con, CUSTOMER_TAGS, model="preference", tag="price_band")
-        doomed = ws.keep("tag_doomed", scope.mutate(model=ibis.literal("preference")))
-        portable.delete_matching(con, CUSTOMER_TAGS.name, doomed, ["customer_id", "model"])
-    con.insert(CUSTOMER_TAGS.name, conform(tags.mutate(**stamp), CUSTOMER_TAGS))
-
-
-def _current_tags(con: BaseBackend, model: str) -> ir.Table:
-    tags = con.table(CUSTOMER_TAGS.name)
-    return tags.filter(tags.model == model).select("customer_id", "tag", "value", "weight")
-
-
-def _credit_tags(con: BaseBackend, this_run: ir.Table, as_of: date, run_id: str) -> None:
-    """Replace the credit tags (a restriction per customer the marketing side must respect)."""
-    restricted = this_run.filter(this_run.no_cash_coupon)
-    rows = restricted.select(
-        "customer_id",
-        tag=ibis.literal("restriction"),
-        value=ibis.literal("no_cash_coupon"),
-        weight=restricted.refund_rate,
-        model=ibis.literal("credit"),
-        run_id=ibis.literal(run_id),
-        as_of=ibis.literal(as_of),
-    )
-    delete_where(con, CUSTOMER_TAGS, model="credit")
-    con.insert(CUSTOMER_TAGS.name, conform(rows, CUSTOMER_TAGS))
+    return PreviousRun(last_as_of, dict(last_report.get("config", {})))
 
 
 def _record_run(
@@ -540,4 +326,4 @@ def _record_run(
         runs = con.table(MODEL_RUNS.name)
         recent = runs.order_by(ibis.desc(runs.started_at), ibis.desc(runs.run_id)).limit(keep).run_id
         kept = [str(r) for r in recent.to_pandas()]
-        delete_runs_except(con, CUSTOMER_SCORES, kept)
+        portable.delete_except(con, SCORES_TABLE, "run_id", kept)

@@ -12,7 +12,9 @@ snapshot:
 * otherwise the tier and its ``tier_since`` are kept.
 
 A customer without an earlier tier (or with a tier no longer configured) takes
-the qualifying tier from the as-of date.
+the qualifying tier from the as-of date. The declared model (:data:`MODEL`, can be
+disabled, after ``points`` because it may read the ledger) records every change
+in ``tier_changes`` (a re-run for a date replaces that date's rows).
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
+from guanxi import portable
 from guanxi.models.config import TiersConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.inputs import cutoff, window_start
+from guanxi.models.outputs import POINTS_LEDGER, TIER_CHANGES
+from guanxi.tables import conform
 
 
 def qualifying_amounts(
@@ -102,3 +108,45 @@ def member_tiers(
         ),
         previous_tier=shaped._prev,
     )
+
+
+def _compute(ctx: RunContext[TiersConfig]) -> ir.Table:
+    amounts = qualifying_amounts(
+        ctx.bought, ctx.con.table(POINTS_LEDGER.name), as_of=ctx.as_of, config=ctx.config
+    )
+    return ctx.keep(
+        "tiers", member_tiers(ctx.customers, amounts, ctx.previous, as_of=ctx.as_of, config=ctx.config)
+    )
+
+
+def _write_changes(ctx: RunContext[TiersConfig], scores: ir.Table) -> None:
+    """Replace the as-of date's rows of ``tier_changes``; the count goes in the report."""
+    tiers = ctx.parts.get("tiers")
+    if tiers is None:
+        return
+    with ctx.ws.timed("write_transitions"):
+        portable.delete_where(ctx.con, TIER_CHANGES.name, as_of=ctx.as_of)
+        changed = tiers.filter(tiers.tier_change.notnull())
+        rows = changed.select(
+            "customer_id",
+            from_tier=changed.previous_tier,
+            to_tier=changed.member_tier,
+            direction=changed.tier_change,
+            as_of=ibis.literal(ctx.as_of),
+            run_id=ibis.literal(ctx.run_id),
+        )
+        ctx.con.insert(TIER_CHANGES.name, conform(rows, TIER_CHANGES))
+        written = ctx.con.table(TIER_CHANGES.name)
+        ctx.report.tier_changes = int(written.filter(written.as_of == ctx.as_of).count().execute())
+
+
+MODEL = ModelDefinition(
+    name="tiers",
+    columns={"member_tier": "string", "tier_since": "date"},
+    compute=_compute,
+    config=ConfigSection("tiers", TiersConfig, can_disable=True),
+    snapshot=("member_tier", "tier_since"),
+    after=("points",),
+    after_write=_write_changes,
+)
+"""Membership tiers as a declared model (see :mod:`guanxi.models.declared`)."""

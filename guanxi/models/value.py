@@ -14,7 +14,8 @@
   contribution no larger than the customer's (the top buyer scores 100).
 
 Customers with no contribution in the window (no purchase, or not positive) get no
-row; the run reports them with score 0 and no tier.
+row; the run (:data:`MODEL`) writes them with score 0 and no tier, and reports the
+share of customers that make the Pareto share.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import ibis.expr.types as ir
 
 from guanxi.errors import ConfigError
 from guanxi.models.config import ValueConfig
+from guanxi.models.declared import ConfigSection, ModelDefinition, RunContext
 from guanxi.models.inputs import MONEY, cutoff, window_start
 
 
@@ -126,3 +128,37 @@ def pareto_curve(values: ir.Table, *, points: int = 20) -> ir.Table:
         customer_share=per_bucket._bucket.cast("float64") / points,
         revenue_share=per_bucket._amount.sum().over(running) / per_bucket._amount.sum().over(ibis.window()),
     ).order_by("customer_share")
+
+
+def _compute(ctx: RunContext[ValueConfig]) -> ir.Table:
+    amounts = contribution(ctx.bought, ctx.items, as_of=ctx.as_of, config=ctx.config)
+    return ctx.keep("value", value_scores(amounts, config=ctx.config))
+
+
+def _summarise(ctx: RunContext[ValueConfig], scores: ir.Table) -> None:
+    """The share of contributing customers that make the Pareto share, in the report."""
+    values = ctx.parts.get("value")
+    if values is None:
+        return
+    with ctx.ws.timed("report"):
+        share = pareto_customer_share(values).execute()
+    ctx.report.pareto_customer_share = None if share is None or share != share else round(float(share), 4)
+
+
+MODEL = ModelDefinition(
+    name="value",
+    columns={
+        "contribution": "decimal(18, 2)",
+        "value_rank": "int64",
+        "pareto_cum_share": "float64",
+        "pareto_top": "boolean",
+        "value_tier": "string",
+        "value_score": "float64",
+    },
+    compute=_compute,
+    config=ConfigSection("value", ValueConfig),
+    snapshot=("value_tier", "value_score"),
+    fill={"value_score": 0.0},
+    after_write=_summarise,
+)
+"""Customer value as a declared model (see :mod:`guanxi.models.declared`)."""

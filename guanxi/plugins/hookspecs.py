@@ -13,7 +13,7 @@ The types the hooks return belong to their domains and are documented there.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -37,41 +37,77 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def register_channels() -> list[ChannelDefinition]:
-    """Delivery channels: a name, a factory from settings, and the channel's own settings model.
+    """Delivery channels, as :class:`guanxi.marketing.channels.ChannelDefinition` ``(name, factory, settings)``.
 
-    The worker builds each channel on first use; its settings are read from
-    ``GUANXI_<NAME>_*`` variables by the channel's settings model.
+    ``settings`` is the channel's own pydantic-settings model (subclass
+    ``guanxi.marketing.channels.ChannelSettings`` with ``env_prefix="GUANXI_<NAME>_"``);
+    ``factory`` builds the channel (``send(Envelope) -> provider id``, ``close()``)
+    from it. A worker builds each channel on first use and raises
+    ``TransientDeliveryError`` / ``PermanentDeliveryError`` from ``send`` as the
+    outbox expects. Tests use ``guanxi.marketing.channels.memory.MemoryChannel``.
     """
 
 
 @hookspec
 def register_journey_steps() -> list[StepKind]:
-    """Journey step kinds: a ``kind`` name and the handler that runs one step of that kind."""
+    """Journey step kinds, as :class:`guanxi.marketing.journey_steps.StepKind` ``(kind, handler)``.
+
+    ``handler(context, run) -> StepResult`` runs one due step of one customer;
+    its effects (outbox messages, follow-up steps) commit with the step's state.
+    """
 
 
 @hookspec
 def register_journey_triggers() -> list[TriggerKind]:
-    """Journey triggers: a ``kind`` name and what makes a customer enter a journey."""
+    """Journey triggers, as :class:`guanxi.marketing.triggers.TriggerKind` ``(kind, find)``.
+
+    ``find(con, *, since, until, params)`` returns an Ibis table of
+    ``(customer_id, occurrence_key)`` for the half-open window ``[since, until)``;
+    each pair enters the journey once.
+    """
 
 
 @hookspec
 def register_import_presets() -> list[Mapping | Path]:
-    """Import presets: column mappings, or folders of preset YAML files (``*.yaml``)."""
+    """Import presets: :class:`guanxi.ingest.preset.Mapping` objects, or folders of preset ``*.yaml`` files.
+
+    A preset maps a platform export's headers onto the canonical fields of one
+    import kind (``orders``, ``customers`` …) and its words onto canonical values
+    (``status_map``). ``guanxi presets`` lists them; ``--preset NAME`` uses one.
+    """
 
 
 @hookspec
-def register_models() -> list[ModelDefinition]:
-    """Customer models: each with its config section, its output columns and its compute step."""
+def register_models() -> list[ModelDefinition[Any]]:
+    """Customer models, as :class:`guanxi.models.declared.ModelDefinition`.
+
+    Each declares its ``customer_scores`` columns (name → Ibis type), which of them
+    are kept in ``score_snapshots``, its ``models.yaml`` section (a pydantic model),
+    the models it runs after, and its compute step ``(RunContext) -> Table | None``
+    keyed by ``customer_id``. Columns are added to existing warehouse tables.
+    """
 
 
 @hookspec
-def register_segment_conditions() -> list[ConditionKind]:
-    """Segment condition kinds: the key that marks them in a spec, validation, compilation, description."""
+def register_segment_conditions() -> list[ConditionKind[Any]]:
+    """Segment condition kinds, as :class:`guanxi.segments.conditions.ConditionKind` instances.
+
+    A kind names the spec key that marks its leaf (``score``, ``tag`` …), the
+    leaf's pydantic model, and carries its own ``validate`` (problems with paths),
+    ``compile`` (the matching ``customer_id`` set as an Ibis table) and
+    ``describe`` (the rule in ``zh-CN`` or ``en``); optionally a shorthand reader.
+    """
 
 
 @hookspec
 def register_reports() -> list[ReportDefinition]:
-    """Reports: a name, a title per language, and how to compute the table behind them."""
+    """Reports, as :class:`guanxi.reports.definition.ReportDefinition`.
+
+    A name, titles and descriptions per language, the columns (key, kind, heading)
+    and ``build(con, settings, ReportParams) -> Table`` computed in the warehouse on
+    the shared measures (:mod:`guanxi.measures`). Shown by ``guanxi report`` and
+    ``/v1/reports``.
+    """
 
 
 @hookspec
@@ -91,7 +127,11 @@ def register_api_routes() -> list[APIRouter]:
 
 @hookspec
 def menu_items() -> list[MenuItem]:
-    """Entries of the web app's main menu, each with the permission it needs and its place."""
+    """Entries of the main menu, as :class:`guanxi.web.pages.MenuItem` ``(key, href, permission, section, order)``.
+
+    ``key`` is a word registered through :func:`register_translations`; the item
+    shows only to roles with ``permission``; ``order`` places it (built-ins: 100–900).
+    """
 
 
 @hookspec

@@ -32,8 +32,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from guanxi.models.outputs import conform, delete_where
-from guanxi.tables import TableSpec
+from guanxi.portable import delete_where
+from guanxi.tables import TableSpec, conform
 
 SEGMENT_MEMBERS = TableSpec(
     "segment_members",
@@ -108,9 +108,9 @@ def apply_refresh(con: BaseBackend, key: str, members: ir.Table, as_of: date, ru
     history = con.table(SEGMENT_MEMBERSHIP.name)
     con.create_table(scratch, next_history(history, key, members.select("customer_id").distinct(), as_of))
     staged = con.table(scratch)
-    delete_where(con, SEGMENT_MEMBERSHIP, segment_key=key)
+    delete_where(con, SEGMENT_MEMBERSHIP.name, segment_key=key)
     con.insert(SEGMENT_MEMBERSHIP.name, staged)
-    delete_where(con, SEGMENT_MEMBERS, segment_key=key)
+    delete_where(con, SEGMENT_MEMBERS.name, segment_key=key)
     current = staged.filter(staged.left_on.isnull())
     rows = current.select(
         "segment_key", "customer_id", as_of=ibis.literal(as_of), run_id=ibis.literal(run_id)

@@ -11,21 +11,20 @@ A spec is a tree. Inner nodes combine, leaves test one thing::
         - {behaviour: not_bought, within_days: 90}
         - not: {segment: vip_blocklist}
 
-Node kinds (each a mapping with one distinguishing key):
+The combinators are structural and live here: ``all: [..]`` / ``any: [..]`` /
+``not: node`` — intersection, union, complement (within every customer of
+``customers``). Every leaf is a mapping marked by the key of a **condition
+kind** (:class:`~guanxi.segments.conditions.ConditionKind`), registered through
+the ``register_segment_conditions`` hook — the built-ins ``score``,
+``attribute``, ``tag``, ``behaviour`` and ``segment`` in
+:mod:`guanxi.segments.plugin`, exactly as a plugin registers its own. Which
+kinds exist is asked of the plugin manager each time a node is read (never at
+import time), so :data:`Node` is an open union: a leaf of any registered kind.
 
-* ``all: [..]`` / ``any: [..]`` / ``not: node`` — intersection, union, complement
-  (within every customer of ``customers``);
-* ``score`` — a column of the latest ``customer_scores`` run;
-* ``attribute`` — a golden-record attribute of ``customers`` (:data:`ATTRIBUTES`);
-* ``tag`` — ``model.tag`` (or just ``tag``) in ``customer_tags``, ops ``=``, ``in``, ``exists``;
-* ``behaviour`` — orders through ``identity_map``: ``bought``, ``not_bought``,
-  ``order_count``, ``spend``, ``days_since_first_purchase``;
-* ``segment`` — membership of another segment (evaluated live, same as-of date).
-
-A leaf may also be written as one string ``field op value`` (value in YAML
-syntax: ``rfm_segment in [Champions, Loyal]``), ``tag: model.tag = value`` or
-``segment: key``; parsing turns it into the long form, so a loaded spec dumps
-and re-loads to an equal spec.
+A leaf may also be written as one string (``rfm_segment in [Champions, Loyal]``,
+``tag: model.tag = value``, ``segment: key``) when its kind reads a shorthand;
+parsing turns it into the long form, so a loaded spec dumps and re-loads to an
+equal spec.
 
 Reading and checking a spec — every problem at once, each with its path —
 is :mod:`guanxi.segments.validation` (:func:`~guanxi.segments.validation.parse_spec`,
@@ -37,20 +36,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    Discriminator,
     Field,
-    Tag,
-    model_validator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from guanxi.models.outputs import CUSTOMER_SCORES
+if TYPE_CHECKING:
+    from guanxi.segments.conditions import ConditionKinds
 
 OPERATORS: tuple[str, ...] = (
     "=",
@@ -70,35 +71,14 @@ OPERATORS: tuple[str, ...] = (
 ORDERED_OPERATORS = frozenset({"<", "<=", ">", ">=", "between"})
 NO_VALUE_OPERATORS = frozenset({"is null", "not null"})
 
-ATTRIBUTES: dict[str, str] = {
-    "name": "string",
-    "gender": "string",
-    "province": "string",
-    "city": "string",
-    "district": "string",
-    "company": "string",
-    "age": "int64",
-    "has_phone": "boolean",
-    "has_email": "boolean",
-}
-"""Golden-record attributes a segment may test, with their value type.
-
-``age`` is whole years from ``birthday`` as of the refresh date; ``has_phone``
-and ``has_email`` are true when the field is set and not blank.
-"""
-
-SCORE_COLUMNS: dict[str, str] = {
-    name: kind for name, kind in CUSTOMER_SCORES.columns.items() if name not in {"customer_id", "run_id"}
-}
-"""Every ``customer_scores`` column a score condition may test, with its Ibis type."""
-
-BEHAVIOURS: tuple[str, ...] = ("bought", "not_bought", "order_count", "spend", "days_since_first_purchase")
-"""Behaviour tests over purchases (paid orders with a positive net amount)."""
-
-TAG_OPERATORS: tuple[str, ...] = ("=", "in", "exists")
+COMBINATORS: tuple[str, ...] = ("all", "any", "not")
+"""The structural node keys; no condition kind may take one of them."""
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 """A segment key: lower-case letters, digits, ``_`` and ``-``, at most 64 characters."""
+
+CONTEXT_KINDS = "condition_kinds"
+"""The pydantic validation-context entry holding the :class:`ConditionKinds` to read leaves with."""
 
 
 def _dates_as_text(raw: Any) -> Any:
@@ -112,19 +92,10 @@ def _dates_as_text(raw: Any) -> Any:
 
 Scalar = Union[bool, int, float, str]  # noqa: UP007 - pydantic reads this at runtime
 Value = Annotated[Union[Scalar, list[Scalar], None], BeforeValidator(_dates_as_text)]  # noqa: UP007
+"""A leaf's ``value``: one scalar, a list of scalars, or nothing (dates kept as ISO text)."""
 
 
-_SHORT = re.compile(
-    r"^\s*(?P<field>[A-Za-z_][\w]*)\s*"
-    r"(?P<op>not\s+in\b|is\s+not\s+null\b|is\s+null\b|not\s+null\b|between\b|in\b|!=|<=|>=|=|<|>)"
-    r"\s*(?P<value>.*?)\s*$",
-    re.IGNORECASE,
-)
-_SHORT_TAG = re.compile(r"^\s*tag\s*:\s*(?P<tag>[\w.\-]+)\s*(?:(?P<op>=|in\b)\s*(?P<value>.+?))?\s*$")
-_SHORT_SEGMENT = re.compile(r"^\s*segment\s*:\s*(?P<key>\S+)\s*$")
-
-
-def _yaml_value(text: str) -> Any:
+def yaml_value(text: str) -> Any:
     """A shorthand value in YAML syntax; text YAML cannot read (``2024-13-45``) stays text."""
     if not text:
         return None
@@ -135,76 +106,73 @@ def _yaml_value(text: str) -> Any:
 
 
 class SpecNode(BaseModel):
+    """Base of every node: frozen, unknown keys refused. A leaf model has its kind's key as a field (best first)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ScoreCondition(SpecNode):
-    """``score op value`` on the latest ``customer_scores`` run (as of the refresh date)."""
+def _kinds(context: Any) -> ConditionKinds:
+    if isinstance(context, Mapping) and context.get(CONTEXT_KINDS) is not None:
+        kinds: ConditionKinds = context[CONTEXT_KINDS]
+        return kinds
+    from guanxi.segments.conditions import condition_kinds  # kinds are looked up now, not at import
 
-    score: str
-    op: str = "="
-    value: Value = None
-
-
-class AttributeCondition(SpecNode):
-    """``attribute op value`` on the golden record (:data:`ATTRIBUTES`)."""
-
-    attribute: str
-    op: str = "="
-    value: Value = None
+    return condition_kinds()
 
 
-class TagCondition(SpecNode):
-    """A tag in ``customer_tags``: ``model.tag`` (any model when no dot).
+def _read_node(raw: Any, info: core_schema.ValidationInfo) -> SpecNode:
+    """A node from plain data (or an already built node, kept as it is)."""
+    if isinstance(raw, SpecNode):
+        return raw
+    kinds = _kinds(info.context)
+    context = {**(info.context or {}), CONTEXT_KINDS: kinds}
+    try:
+        raw = kinds.expand(raw)
+    except ValueError as err:
+        raise PydanticCustomError("unreadable_condition", str(err)) from err
+    key = kinds.key_of(raw)
+    if key is None or not isinstance(raw, Mapping):
+        raise PydanticCustomError("node_kind", kinds.unknown_message(raw))
+    model: type[SpecNode] = _COMBINATOR_MODELS[key] if key in COMBINATORS else kinds[key].model
+    node: SpecNode = model.model_validate(raw, context=context)
+    return node
 
-    ``op`` is ``=`` (one value), ``in`` (a list) or ``exists`` (any value);
-    ``min_weight`` keeps only tags weighing at least that much.
-    """
 
-    tag: str
-    op: Literal["=", "in", "exists"] = "exists"
-    value: Value = None
-    min_weight: float | None = None
+def _dump_node(node: Any, info: core_schema.SerializationInfo) -> Any:
+    if not isinstance(node, BaseModel):
+        return node
+    return node.model_dump(
+        mode=info.mode,
+        by_alias=bool(info.by_alias),
+        exclude_none=info.exclude_none,
+        exclude_defaults=info.exclude_defaults,
+        exclude_unset=info.exclude_unset,
+        round_trip=info.round_trip,
+    )
 
-    @model_validator(mode="before")
+
+class _OpenNode:
+    """Pydantic's view of :data:`Node`: read through the registered kinds, dumped as the node's own model."""
+
     @classmethod
-    def _inline_comparison(cls, data: Any) -> Any:
-        """``{tag: "preference.category = 母婴"}`` means ``{tag: preference.category, op: "=", value: 母婴}``."""
-        if isinstance(data, Mapping) and isinstance(data.get("tag"), str) and "op" not in data:
-            match = _SHORT_TAG.match(f"tag: {data['tag']}")
-            if match is not None and match["op"] is not None:
-                return {
-                    **data,
-                    "tag": match["tag"],
-                    "op": match["op"].lower(),
-                    "value": _yaml_value(match["value"]),
-                }
-        return data
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.with_info_plain_validator_function(
+            _read_node,
+            serialization=core_schema.plain_serializer_function_ser_schema(_dump_node, info_arg=True),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "anyOf": [{"type": "object"}, {"type": "string"}],
+            "description": "a combinator (all, any, not) or a leaf of a registered condition kind",
+        }
 
 
-class BehaviourCondition(SpecNode):
-    """What a customer did, counted on purchases paid before the end of the as-of date.
-
-    * ``bought`` / ``not_bought`` — a purchase (in ``category`` when given)
-      within the last ``within_days`` days including the as-of date (ever, when
-      ``within_days`` is omitted); no ``op``/``value``;
-    * ``order_count`` / ``spend`` — number of purchases / net amount in that
-      window compared with ``op value`` (customers without purchases count 0);
-    * ``days_since_first_purchase`` — days from the first purchase to the
-      as-of date compared with ``op value`` (customers who never bought never match).
-    """
-
-    behaviour: Literal["bought", "not_bought", "order_count", "spend", "days_since_first_purchase"]
-    within_days: int | None = Field(default=None, ge=1)
-    category: str | list[str] | None = None
-    op: str | None = None
-    value: Value = None
-
-
-class SegmentRef(SpecNode):
-    """Membership of another (not archived) segment, evaluated as of the same date."""
-
-    segment: str
+Node = Annotated[SpecNode, _OpenNode]
+"""One node of a segment spec: a combinator, or a leaf of any registered condition kind."""
 
 
 class AllOf(SpecNode):
@@ -226,76 +194,22 @@ class NotOf(SpecNode):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def expand_shorthand(raw: Any) -> Any:
-    """The long (mapping) form of a one-string leaf; anything else unchanged.
-
-    Raises :class:`ValueError` for a string that is no leaf.
-    """
-    if not isinstance(raw, str):
-        return raw
-    if tag := _SHORT_TAG.match(raw):
-        op = (tag["op"] or "exists").lower()
-        out: dict[str, Any] = {"tag": tag["tag"], "op": op}
-        if tag["value"] is not None:
-            out["value"] = _yaml_value(tag["value"])
-        return out
-    if seg := _SHORT_SEGMENT.match(raw):
-        return {"segment": seg["key"]}
-    match = _SHORT.match(raw)
-    if match is None:
-        raise ValueError(f"cannot read condition {raw!r}; write `field op value`, e.g. `clv >= 500`")
-    op = " ".join(match["op"].lower().split())
-    op = "not null" if op == "is not null" else op
-    field = match["field"]
-    kind = "attribute" if field in ATTRIBUTES and field not in SCORE_COLUMNS else "score"
-    leaf: dict[str, Any] = {kind: field, "op": op}
-    if op not in NO_VALUE_OPERATORS:
-        leaf["value"] = _yaml_value(match["value"])
-    return leaf
+_COMBINATOR_MODELS: dict[str, type[SpecNode]] = {"all": AllOf, "any": AnyOf, "not": NotOf}
 
 
-NODE_KINDS = ("all", "any", "not", "score", "attribute", "tag", "behaviour", "segment")
+def children(node: SpecNode) -> list[tuple[str, SpecNode]]:
+    """A combinator's children with their path step (``all[0]``, ``not``); a leaf has none."""
+    if isinstance(node, AllOf):
+        return [(f"all[{index}]", child) for index, child in enumerate(node.all)]
+    if isinstance(node, AnyOf):
+        return [(f"any[{index}]", child) for index, child in enumerate(node.any)]
+    if isinstance(node, NotOf):
+        return [("not", node.not_)]
+    return []
 
 
-def node_kind(raw: Any) -> str | None:
-    if isinstance(raw, Mapping):
-        return next((f"<{k}>" for k in NODE_KINDS if k in raw), None)
-    kinds: dict[type[BaseModel], str] = {
-        AllOf: "<all>",
-        AnyOf: "<any>",
-        NotOf: "<not>",
-        ScoreCondition: "<score>",
-        AttributeCondition: "<attribute>",
-        TagCondition: "<tag>",
-        BehaviourCondition: "<behaviour>",
-        SegmentRef: "<segment>",
-    }
-    return kinds.get(type(raw))
-
-
-Node = Annotated[
-    Union[  # noqa: UP007 - a discriminated union needs the Union form here
-        Annotated[AllOf, Tag("<all>")],
-        Annotated[AnyOf, Tag("<any>")],
-        Annotated[NotOf, Tag("<not>")],
-        Annotated[ScoreCondition, Tag("<score>")],
-        Annotated[AttributeCondition, Tag("<attribute>")],
-        Annotated[TagCondition, Tag("<tag>")],
-        Annotated[BehaviourCondition, Tag("<behaviour>")],
-        Annotated[SegmentRef, Tag("<segment>")],
-    ],
-    Discriminator(
-        node_kind,
-        custom_error_type="node_kind",
-        custom_error_message="a condition needs one of the keys " + ", ".join(NODE_KINDS),
-    ),
-    BeforeValidator(expand_shorthand),
-]
-"""One node of a segment spec."""
-
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-NotOf.model_rebuild()
+def is_combinator(node: SpecNode) -> bool:
+    return isinstance(node, AllOf | AnyOf | NotOf)
 
 
 class SegmentSpec(BaseModel):
@@ -316,17 +230,16 @@ class SegmentSpec(BaseModel):
         return yaml.safe_dump(self.to_data(), allow_unicode=True, sort_keys=False)
 
 
-def references(node: Any) -> Iterator[str]:
-    """Every segment key the tree refers to (depth first, repeats kept)."""
+def references(node: SegmentSpec | SpecNode, kinds: ConditionKinds | None = None) -> Iterator[str]:
+    """Every segment key the tree refers to (depth first, repeats kept), as each leaf's kind says."""
+    if kinds is None:
+        from guanxi.segments.conditions import condition_kinds
+
+        kinds = condition_kinds()
     if isinstance(node, SegmentSpec):
-        yield from references(node.where)
-    elif isinstance(node, AllOf):
-        for child in node.all:
-            yield from references(child)
-    elif isinstance(node, AnyOf):
-        for child in node.any:
-            yield from references(child)
-    elif isinstance(node, NotOf):
-        yield from references(node.not_)
-    elif isinstance(node, SegmentRef):
-        yield node.segment
+        node = node.where
+    if is_combinator(node):
+        for _, child in children(node):
+            yield from references(child, kinds)
+    else:
+        yield from kinds.of(node).references(node)

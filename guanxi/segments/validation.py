@@ -13,36 +13,26 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from guanxi.errors import ConfigError
+from guanxi.segments.conditions import ConditionKinds, condition_kinds
 from guanxi.segments.spec import (
-    ATTRIBUTES,
+    COMBINATORS,
+    CONTEXT_KINDS,
     KEY_PATTERN,
-    NO_VALUE_OPERATORS,
-    NODE_KINDS,
-    OPERATORS,
-    ORDERED_OPERATORS,
-    SCORE_COLUMNS,
-    AllOf,
-    AnyOf,
-    AttributeCondition,
-    BehaviourCondition,
-    NotOf,
-    ScoreCondition,
-    SegmentRef,
     SegmentSpec,
     SpecNode,
-    TagCondition,
-    expand_shorthand,
-    node_kind,
+    children,
+    is_combinator,
     references,
 )
+
+if TYPE_CHECKING:
+    import pluggy
 
 
 @dataclass(frozen=True)
@@ -93,6 +83,7 @@ def _pydantic_problems(err: ValidationError) -> list[Problem]:
             "missing": "missing_field",
             "literal_error": "unknown_operator" if item["loc"][-1:] == ("op",) else "unknown_value",
             "node_kind": "unknown_node",
+            "unreadable_condition": "unreadable_condition",
             "value_error": "unreadable_condition",
         }.get(item["type"], "wrong_type")
         message = str(item["msg"]).removeprefix("Value error, ")
@@ -100,137 +91,7 @@ def _pydantic_problems(err: ValidationError) -> list[Problem]:
     return problems
 
 
-def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float | Decimal):
-        return "number"
-    if isinstance(value, date):
-        return "date"
-    if isinstance(value, str):
-        return "string"
-    return type(value).__name__
-
-
-def _wanted(kind: str) -> str:
-    if kind.startswith(("int", "float", "decimal")):
-        return "number"
-    if kind == "date":
-        return "date"
-    if kind == "boolean":
-        return "boolean"
-    return "string"
-
-
-def _fits(value: Any, kind: str) -> bool:
-    wanted = _wanted(kind)
-    actual = _type_of(value)
-    if wanted == "date" and isinstance(value, str):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            return False
-        return True
-    return actual == wanted
-
-
-def _check_comparison(path: str, column: str, kind: str, op: str, value: Any) -> Iterator[Problem]:
-    if op not in OPERATORS:
-        yield Problem(
-            f"{path}.op", "unknown_operator", f"unknown operator {op!r}; use one of {', '.join(OPERATORS)}"
-        )
-        return
-    if op in NO_VALUE_OPERATORS:
-        if value is not None:
-            yield Problem(f"{path}.value", "unexpected_value", f"{op!r} takes no value")
-        return
-    wanted = _wanted(kind)
-    if op in ORDERED_OPERATORS and wanted == "boolean":
-        yield Problem(f"{path}.op", "operator_not_allowed", f"{column} is boolean: {op!r} does not apply")
-        return
-    if op == "between":
-        if not (isinstance(value, list) and len(value) == 2):
-            yield Problem(f"{path}.value", "wrong_type", "between takes a list of two values [low, high]")
-            return
-        items = value
-    elif op in {"in", "not in"}:
-        if not isinstance(value, list) or not value:
-            yield Problem(f"{path}.value", "wrong_type", f"{op!r} takes a non-empty list of values")
-            return
-        items = value
-    else:
-        if value is None or isinstance(value, list):
-            yield Problem(f"{path}.value", "wrong_type", f"{op!r} takes one {wanted} value")
-            return
-        items = [value]
-    for index, item in enumerate(items):
-        if not _fits(item, kind):
-            where = f"{path}.value" + (f"[{index}]" if isinstance(value, list) else "")
-            yield Problem(
-                where, "wrong_value_type", f"{column} holds {wanted} values, got {_type_of(item)} {item!r}"
-            )
-
-
-def _check_node(node: Any, path: str, refs: list[tuple[str, str]]) -> Iterator[Problem]:
-    if isinstance(node, AllOf | AnyOf):
-        name = "all" if isinstance(node, AllOf) else "any"
-        children = node.all if isinstance(node, AllOf) else node.any
-        for index, child in enumerate(children):
-            yield from _check_node(child, f"{path}.{name}[{index}]", refs)
-    elif isinstance(node, NotOf):
-        yield from _check_node(node.not_, f"{path}.not", refs)
-    elif isinstance(node, ScoreCondition):
-        if node.score not in SCORE_COLUMNS:
-            yield Problem(f"{path}.score", "unknown_column", f"customer_scores has no column {node.score!r}")
-        else:
-            yield from _check_comparison(path, node.score, SCORE_COLUMNS[node.score], node.op, node.value)
-    elif isinstance(node, AttributeCondition):
-        if node.attribute not in ATTRIBUTES:
-            known = ", ".join(ATTRIBUTES)
-            yield Problem(
-                f"{path}.attribute", "unknown_column", f"no attribute {node.attribute!r}; use {known}"
-            )
-        else:
-            kind = ATTRIBUTES[node.attribute]
-            yield from _check_comparison(path, node.attribute, kind, node.op, node.value)
-    elif isinstance(node, TagCondition):
-        yield from _check_tag(node, path)
-    elif isinstance(node, BehaviourCondition):
-        yield from _check_behaviour(node, path)
-    elif isinstance(node, SegmentRef):
-        refs.append((path, node.segment))
-
-
-def _check_tag(node: TagCondition, path: str) -> Iterator[Problem]:
-    if not node.tag or node.tag.count(".") > 1 or "" in node.tag.split("."):
-        yield Problem(f"{path}.tag", "wrong_type", f"write a tag as model.tag or tag, not {node.tag!r}")
-    if node.op == "exists" and node.value is not None:
-        yield Problem(f"{path}.value", "unexpected_value", "'exists' takes no value")
-    elif node.op == "=" and not isinstance(node.value, str):
-        yield Problem(f"{path}.value", "wrong_value_type", "tag values are strings")
-    elif node.op == "in" and not (
-        isinstance(node.value, list) and node.value and all(isinstance(v, str) for v in node.value)
-    ):
-        yield Problem(f"{path}.value", "wrong_value_type", "'in' takes a non-empty list of strings")
-
-
-def _check_behaviour(node: BehaviourCondition, path: str) -> Iterator[Problem]:
-    if node.behaviour in {"bought", "not_bought"}:
-        if node.op is not None or node.value is not None:
-            yield Problem(f"{path}.op", "unexpected_value", f"{node.behaviour!r} takes no op or value")
-        return
-    if node.op is None:
-        yield Problem(f"{path}.op", "missing_field", f"{node.behaviour!r} needs an op and a value")
-        return
-    kind = "int64" if node.behaviour in {"order_count", "days_since_first_purchase"} else "decimal(18, 2)"
-    yield from _check_comparison(path, node.behaviour, kind, node.op, node.value)
-    if node.op in NO_VALUE_OPERATORS:
-        yield Problem(f"{path}.op", "operator_not_allowed", f"{node.behaviour!r} is never null")
-    if node.behaviour == "days_since_first_purchase" and (node.within_days or node.category):
-        yield Problem(path, "unexpected_value", "days_since_first_purchase takes no window or category")
-
-
-def _find_cycle(start: str, resolve: Resolver, first: list[str]) -> list[str] | None:
+def _find_cycle(start: str, resolve: Resolver, first: list[str], kinds: ConditionKinds) -> list[str] | None:
     """A reference path from ``start`` back to ``start`` (None when there is none)."""
     stack: list[tuple[str, list[str]]] = [(ref, [start, ref]) for ref in first]
     seen: set[str] = set()
@@ -243,65 +104,84 @@ def _find_cycle(start: str, resolve: Resolver, first: list[str]) -> list[str] | 
         seen.add(key)
         other = resolve(key)
         if other is not None:
-            stack.extend((ref, [*trail, ref]) for ref in references(other))
+            stack.extend((ref, [*trail, ref]) for ref in references(other, kinds))
     return None
 
 
 def _check_refs(
-    refs: list[tuple[str, str]], *, key: str | None, resolve: Resolver | None
+    refs: list[tuple[str, str]], *, key: str | None, resolve: Resolver | None, kinds: ConditionKinds
 ) -> Iterator[Problem]:
+    """Problems of the references found (``(path of the referring field, key)``), after the whole tree."""
     for path, ref in refs:
         if not KEY_PATTERN.match(ref):
-            yield Problem(f"{path}.segment", "wrong_type", f"{ref!r} is not a segment key")
+            yield Problem(path, "wrong_type", f"{ref!r} is not a segment key")
         elif key is not None and ref == key:
-            yield Problem(f"{path}.segment", "segment_cycle", f"segment {key!r} refers to itself")
+            yield Problem(path, "segment_cycle", f"segment {key!r} refers to itself")
         elif resolve is not None and resolve(ref) is None:
-            yield Problem(f"{path}.segment", "unknown_segment", f"no segment {ref!r}")
+            yield Problem(path, "unknown_segment", f"no segment {ref!r}")
         elif resolve is not None and key is not None:
-            cycle = _find_cycle(key, resolve, [ref])
+            cycle = _find_cycle(key, resolve, [ref], kinds)
             if cycle is not None:
                 trail = " → ".join(cycle)
-                yield Problem(f"{path}.segment", "segment_cycle", f"segments form a cycle: {trail}")
+                yield Problem(path, "segment_cycle", f"segments form a cycle: {trail}")
+
+
+def _check_leaf(
+    leaf: SpecNode, path: str, refs: list[tuple[str, str]], kinds: ConditionKinds
+) -> Iterator[Problem]:
+    kind = kinds.find(leaf)
+    if kind is None:
+        yield Problem(path, "unknown_node", kinds.unregistered_message(leaf))
+        return
+    yield from kind.validate(leaf, path)
+    refs.extend((f"{path}.{kind.key}", ref) for ref in kind.references(leaf))
+
+
+def _check_node(
+    node: SpecNode, path: str, refs: list[tuple[str, str]], kinds: ConditionKinds
+) -> Iterator[Problem]:
+    if is_combinator(node):
+        for step, child in children(node):
+            yield from _check_node(child, f"{path}.{step}", refs, kinds)
+    else:
+        yield from _check_leaf(node, path, refs, kinds)
 
 
 def validate_spec(
-    spec: SegmentSpec, *, key: str | None = None, resolve: Resolver | None = None
+    spec: SegmentSpec,
+    *,
+    key: str | None = None,
+    resolve: Resolver | None = None,
+    pm: pluggy.PluginManager | None = None,
 ) -> list[Problem]:
     """Every semantic problem of an already built ``spec`` (empty when it is valid).
 
-    With ``resolve``, references to unknown segments and cycles through
-    ``key`` (a segment referring to itself, directly or not) are problems too.
+    Each leaf is checked by its condition kind (asked of ``pm``, the process's
+    plugin manager when None). With ``resolve``, references to unknown
+    segments and cycles through ``key`` (a segment referring to itself,
+    directly or not) are problems too.
     """
+    kinds = condition_kinds(pm)
     refs: list[tuple[str, str]] = []
-    problems = list(_check_node(spec.where, "where", refs))
-    problems.extend(_check_refs(refs, key=key, resolve=resolve))
+    problems = list(_check_node(spec.where, "where", refs, kinds))
+    problems.extend(_check_refs(refs, key=key, resolve=resolve, kinds=kinds))
     return problems
 
 
-_LEAVES: dict[str, type[SpecNode]] = {
-    "<score>": ScoreCondition,
-    "<attribute>": AttributeCondition,
-    "<tag>": TagCondition,
-    "<behaviour>": BehaviourCondition,
-    "<segment>": SegmentRef,
-}
-
-
-def _walk(raw: Any, path: str, refs: list[tuple[str, str]]) -> Iterator[Problem]:
+def _walk(raw: Any, path: str, refs: list[tuple[str, str]], kinds: ConditionKinds) -> Iterator[Problem]:
     """Problems of one raw node and everything under it (structure and meaning alike)."""
     try:
-        raw = expand_shorthand(raw)
+        raw = kinds.expand(raw)
     except ValueError as err:
         yield Problem(path, "unreadable_condition", str(err))
         return
-    kind = node_kind(raw)
-    if kind is None or not isinstance(raw, Mapping):
-        yield Problem(path, "unknown_node", "a condition needs one of the keys " + ", ".join(NODE_KINDS))
+    name = kinds.key_of(raw)
+    if name is None or not isinstance(raw, Mapping):
+        yield Problem(path, "unknown_node", kinds.unknown_message(raw))
         return
-    name = kind.strip("<>")
-    if kind in _LEAVES:
+    if name not in COMBINATORS:
         try:
-            leaf = _LEAVES[kind].model_validate(dict(raw))
+            leaf = kinds[name].model.model_validate(dict(raw), context={CONTEXT_KINDS: kinds})
         except ValidationError as err:
             for problem in _pydantic_problems(err):
                 yield Problem(
@@ -310,31 +190,40 @@ def _walk(raw: Any, path: str, refs: list[tuple[str, str]]) -> Iterator[Problem]
                     problem.message,
                 )
             return
-        yield from _check_node(leaf, path, refs)
+        yield from _check_leaf(leaf, path, refs, kinds)
         return
     for extra in sorted(set(raw) - {name}, key=str):
         yield Problem(f"{path}.{extra}", "unknown_field", f"{name!r} takes no other key")
-    children = raw[name]
+    nested = raw[name]
     if name == "not":
-        yield from _walk(children, f"{path}.not", refs)
-    elif not isinstance(children, list):
+        yield from _walk(nested, f"{path}.not", refs, kinds)
+    elif not isinstance(nested, list):
         yield Problem(f"{path}.{name}", "wrong_type", f"{name!r} takes a list of conditions")
     else:
-        for index, child in enumerate(children):
-            yield from _walk(child, f"{path}.{name}[{index}]", refs)
+        for index, child in enumerate(nested):
+            yield from _walk(child, f"{path}.{name}[{index}]", refs, kinds)
 
 
 def parse_spec(
-    data: Any, *, key: str | None = None, resolve: Resolver | None = None, source: str = "segment spec"
+    data: Any,
+    *,
+    key: str | None = None,
+    resolve: Resolver | None = None,
+    source: str = "segment spec",
+    pm: pluggy.PluginManager | None = None,
 ) -> SegmentSpec:
     """A validated :class:`SegmentSpec` from plain data (a mapping with ``where``).
 
     A bare node (a mapping without ``where``) is accepted as the ``where`` of
     a spec. Raises :class:`SegmentSpecError` with every problem found, in
-    structure and in meaning, across the whole tree. With ``resolve``,
+    structure and in meaning, across the whole tree. Leaves are read by the
+    condition kinds registered on ``pm`` (the process's plugin manager when
+    None), asked once per call; a leaf key no kind registers is an
+    ``unknown_node`` problem naming the known keys. With ``resolve``,
     references to unknown segments and cycles through ``key`` are problems too.
     """
-    if isinstance(data, Mapping) and "where" not in data and node_kind(data) is not None:
+    kinds = condition_kinds(pm)
+    if isinstance(data, Mapping) and "where" not in data and kinds.key_of(data) is not None:
         data = {"where": dict(data)}
     if not isinstance(data, Mapping):
         problem = Problem("spec", "wrong_type", "a segment spec is a mapping with `where`")
@@ -350,18 +239,23 @@ def parse_spec(
     if "where" not in data:
         problems.append(Problem("where", "missing_field", "a spec needs `where`"))
     else:
-        problems.extend(_walk(data["where"], "where", refs))
-    problems.extend(_check_refs(refs, key=key, resolve=resolve))
+        problems.extend(_walk(data["where"], "where", refs, kinds))
+    problems.extend(_check_refs(refs, key=key, resolve=resolve, kinds=kinds))
     if problems:
         raise SegmentSpecError(problems, source=source)
     try:
-        return SegmentSpec.model_validate(dict(data))
+        return SegmentSpec.model_validate(dict(data), context={CONTEXT_KINDS: kinds})
     except ValidationError as err:  # pragma: no cover - the walk above checks the same rules
         raise SegmentSpecError(_pydantic_problems(err), source=source) from err
 
 
 def load_spec(
-    text: str, *, key: str | None = None, resolve: Resolver | None = None, source: str = "segment spec"
+    text: str,
+    *,
+    key: str | None = None,
+    resolve: Resolver | None = None,
+    source: str = "segment spec",
+    pm: pluggy.PluginManager | None = None,
 ) -> SegmentSpec:
     """Parse YAML or JSON text (JSON is YAML) into a validated spec; see :func:`parse_spec`."""
     try:
@@ -370,7 +264,7 @@ def load_spec(
         raise SegmentSpecError(
             [Problem("spec", "unreadable", f"not YAML or JSON: {err}")], source=source
         ) from err
-    return parse_spec(data, key=key, resolve=resolve, source=source)
+    return parse_spec(data, key=key, resolve=resolve, source=source, pm=pm)
 
 
 def dump_json(spec: SegmentSpec) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -129,7 +129,7 @@ def require(permission: Permission) -> Any:
     return Annotated[Principal, Depends(permission_check(permission))]
 
 
-CanView = require(Permission.VIEW)
-CanImport = require(Permission.IMPORT)
-CanEdit = require(Permission.EDIT)
-CanManageUsers = require(Permission.MANAGE_USERS)
+CanView: TypeAlias = Annotated[Principal, Depends(permission_check(Permission.VIEW))]
+CanImport: TypeAlias = Annotated[Principal, Depends(permission_check(Permission.IMPORT))]
+CanEdit: TypeAlias = Annotated[Principal, Depends(permission_check(Permission.EDIT))]
+CanManageUsers: TypeAlias = Annotated[Principal, Depends(permission_check(Permission.MANAGE_USERS))]

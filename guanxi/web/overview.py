@@ -3,10 +3,9 @@
 Each figure is one aggregate query; only the small results (a few numbers, at
 most one row per month) come back to Python.
 
-*Paid revenue* is Σ (``paid_amount`` − ``refund_amount``) over orders whose
-status is ``paid``, ``shipped``, ``delivered`` or ``refunded`` and whose
-currency is the configured one (or unknown); a ``refunded`` order without a
-refund amount counts as fully refunded.
+*Paid revenue* is :func:`guanxi.measures.paid_revenue` — the net amount of the
+paid orders, exactly as the customer models count it — over the orders in the
+configured currency (or naming none, :func:`guanxi.measures.in_currency`).
 """
 
 from __future__ import annotations
@@ -19,10 +18,9 @@ from typing import Any
 import ibis
 from ibis.backends import BaseBackend
 
+from guanxi import measures
 from guanxi.config import Settings
 from guanxi.tables import CUSTOMERS, IMPORT_BATCHES, RAW_CUSTOMERS, RAW_EVENTS, RAW_ORDERS, RAW_TICKETS
-
-REVENUE_STATUSES = ("paid", "shipped", "delivered", "refunded")
 
 
 @dataclass(frozen=True)
@@ -50,24 +48,14 @@ def _count(con: BaseBackend, name: str) -> int:
     return int(con.table(name).count().execute())
 
 
-def paid_revenue_expr(orders: ibis.Table, currency: str) -> ibis.Table:
-    """``orders`` that count towards revenue, with their net ``revenue`` column."""
-    counted = orders.filter(
-        orders.status.isin(REVENUE_STATUSES),
-        orders.currency.isnull() | (orders.currency.upper() == currency.upper()),
-    )
-    refund = ibis.cases(
-        (counted.refund_amount.notnull(), counted.refund_amount),
-        (counted.status == "refunded", counted.paid_amount.fill_null(0)),
-        else_=ibis.literal(0, type="decimal(18, 2)"),
-    )
-    return counted.mutate(revenue=(counted.paid_amount.fill_null(0) - refund).cast("decimal(18, 2)"))
+def _in_currency(orders: ibis.Table, settings: Settings) -> ibis.Table:
+    return orders.filter(measures.in_currency(orders, settings.currency))
 
 
 def overview(con: BaseBackend, settings: Settings) -> Overview:
     """Counts of customer records, orders, tickets, events and the paid revenue."""
     orders = con.table(RAW_ORDERS.name)
-    revenue = paid_revenue_expr(orders, settings.currency).revenue.sum().to_pyarrow().as_py()
+    revenue = measures.paid_revenue(_in_currency(orders, settings)).to_pyarrow().as_py()
     customers = _count(con, CUSTOMERS.name) if CUSTOMERS.name in con.list_tables() else None
     return Overview(
         customer_records=_count(con, RAW_CUSTOMERS.name),
@@ -88,6 +76,9 @@ def add_months(month: date, count: int) -> date:
 def orders_per_month(con: BaseBackend, settings: Settings, *, months: int = 12) -> list[MonthlyOrders]:
     """Orders created per month (and their paid revenue) for the ``months`` months up to the latest order.
 
+    A month's paid revenue is that of the orders *created* in it (so the bar and its
+    revenue describe the same orders), by :func:`guanxi.measures.paid_revenue`'s rules.
+
     Months without orders appear with zero, so the series has exactly
     ``months`` entries — or none when there are no orders.
     """
@@ -101,8 +92,8 @@ def orders_per_month(con: BaseBackend, settings: Settings, *, months: int = 12) 
     window = dated.filter(dated.created_at >= ibis.timestamp(first.isoformat() + " 00:00:00"))
     window = window.mutate(month=window.created_at.truncate("M"))
     counts = window.group_by("month").aggregate(orders=window.count())
-    revenue_rows = paid_revenue_expr(window, settings.currency)
-    revenue = revenue_rows.group_by("month").aggregate(paid_revenue=revenue_rows.revenue.sum())
+    paid = measures.paid_orders(_in_currency(window, settings))
+    revenue = paid.group_by("month").aggregate(paid_revenue=paid.net_amount.sum())
     by_month: dict[date, dict[str, Any]] = {}
     for row in counts.to_pyarrow().to_pylist():
         by_month.setdefault(_month_key(row["month"]), {})["orders"] = row["orders"]

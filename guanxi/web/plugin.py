@@ -18,9 +18,9 @@ def register_pages() -> list[APIRouter]:
 
 @hookimpl
 def register_api_routes() -> list[APIRouter]:
-    from guanxi.web.api import customers, docs, imports, overview, quality, segments, users
+    from guanxi.web.api import customers, docs, imports, overview, quality, reports, segments, users
 
-    return [m.router for m in (overview, customers, imports, quality, segments, users, docs)]
+    return [m.router for m in (overview, customers, imports, quality, segments, reports, users, docs)]
 
 
 @hookimpl

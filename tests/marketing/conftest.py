@@ -1,5 +1,5 @@
 """Marketing fixtures: the app database (SQLite, or PostgreSQL with GUANXI_TEST_POSTGRES),
-a real webhook receiver, and settings pointing the channels at it."""
+a real webhook receiver, and webhook settings pointing at it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 
 from guanxi.config import Settings
+from guanxi.marketing.channels.webhook import WebhookSettings
 from tests.appdb_fixtures import app_engine, app_session, app_settings, now
 from tests.marketing.receiver import WebhookReceiver
 
@@ -25,12 +27,22 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
-def delivery_settings(app_settings: Settings, receiver: WebhookReceiver) -> Settings:
-    """App-database settings whose webhook channel posts to ``receiver``; no jitter, 30 s base back-off."""
+def webhook_settings(receiver: WebhookReceiver) -> WebhookSettings:
+    """The webhook channel's settings: post to ``receiver``, signed with WEBHOOK_SECRET."""
+    return WebhookSettings(url=receiver.url, secret=SecretStr(WEBHOOK_SECRET), timeout_seconds=10)
+
+
+@pytest.fixture
+def channel_settings(webhook_settings: WebhookSettings) -> dict[str, BaseSettings]:
+    """Per-channel settings for ``run_worker``: the webhook channel posts to ``receiver``."""
+    return {"webhook": webhook_settings}
+
+
+@pytest.fixture
+def delivery_settings(app_settings: Settings) -> Settings:
+    """App-database settings with no jitter, 30 s base back-off, 3 attempts, 60 s leases."""
     return app_settings.model_copy(
         update={
-            "webhook_url": receiver.url,
-            "webhook_secret": SecretStr(WEBHOOK_SECRET),
             "outbox_retry_jitter": 0.0,
             "outbox_retry_base_seconds": 30.0,
             "outbox_max_attempts": 3,

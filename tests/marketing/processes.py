@@ -11,22 +11,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from guanxi.config import Settings
+from guanxi.marketing.channels.webhook import WebhookSettings
 
 GUANXI = "from guanxi.cli.main import main; main()"
 
 
-def worker_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    """The environment of a worker process: the test's app database, webhook and outbox settings."""
+def worker_env(settings: Settings, webhook: WebhookSettings, **overrides: str) -> dict[str, str]:
+    """The environment of a worker process: the test's app database, webhook and outbox settings.
+
+    The webhook settings travel as the variables users set (GUANXI_WEBHOOK_*).
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith("GUANXI_")}
     env.update(
         {
             "GUANXI_ENV": "test",
             "GUANXI_APP_DB_URL": settings.app_db_url,
             "GUANXI_DATA_DIR": str(settings.data_dir),
-            "GUANXI_WEBHOOK_URL": settings.webhook_url or "",
-            "GUANXI_WEBHOOK_SECRET": settings.webhook_secret.get_secret_value()
-            if settings.webhook_secret
-            else "",
+            "GUANXI_WEBHOOK_URL": webhook.url or "",
+            "GUANXI_WEBHOOK_SECRET": webhook.secret.get_secret_value() if webhook.secret else "",
             "GUANXI_OUTBOX_LEASE_SECONDS": str(settings.outbox_lease_seconds),
             "GUANXI_OUTBOX_RETRY_BASE_SECONDS": "1",
             "GUANXI_WEBHOOK_TIMEOUT_SECONDS": "60",

@@ -1,4 +1,4 @@
-"""docs/outbox.md documents every delivery setting, state and CLI command."""
+"""docs/outbox.md documents every delivery setting, channel variable, step kind, state and CLI command."""
 
 from __future__ import annotations
 
@@ -6,17 +6,34 @@ from pathlib import Path
 
 from guanxi.config import Settings
 from guanxi.marketing import journey_steps, outbox
+from guanxi.marketing.channels import registered_channels
 
 DOC = Path(__file__).parents[2] / "docs" / "outbox.md"
-PREFIXES = ("outbox_", "worker_", "smtp_", "mail_", "webhook_")
+PREFIXES = ("outbox_", "worker_")
 
 
 def test_every_delivery_setting_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     names = [name for name in Settings.model_fields if name.startswith(PREFIXES)]
-    assert len(names) >= 17
+    assert len(names) >= 7
     missing = [name for name in names if f"GUANXI_{name.upper()}" not in text]
     assert missing == []
+
+
+def test_every_variable_of_every_built_in_channel_is_documented() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    channels = registered_channels()
+    variables = [
+        variable for name in ("email", "webhook") for variable in channels[name].variables().values()
+    ]
+    assert len(variables) >= 12
+    assert [variable for variable in variables if f"`{variable}`" not in text] == []
+    assert [name for name in ("email", "webhook") if f"| `{name}` |" not in text] == []
+
+
+def test_every_built_in_step_kind_is_documented() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert [kind for kind in journey_steps.registered_step_kinds() if f"`{kind}`" not in text] == []
 
 
 def test_every_state_and_command_is_documented() -> None:

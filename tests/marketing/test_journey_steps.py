@@ -1,26 +1,34 @@
-"""Journey steps: idempotent scheduling, built-in handlers, the worker running a journey end to end."""
+"""Journey steps: idempotent scheduling, step kinds through the hook, the worker running a journey end to end."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
+from pydantic_settings import BaseSettings
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from guanxi.appdb.database import session_factory
 from guanxi.config import Settings
+from guanxi.errors import ConfigError
 from guanxi.marketing.journey_steps import (
     JourneyStepRun,
     StepContext,
+    StepKind,
     StepResult,
     StepSpec,
+    exit_step,
+    registered_step_kinds,
     schedule_step,
+    send_step,
     step_key,
+    step_kinds,
+    wait_step,
 )
 from guanxi.marketing.outbox import OutboxMessage, enqueue
 from guanxi.marketing.worker import run_worker
+from guanxi.plugins import hookimpl, using_plugins
 from tests.marketing.receiver import WebhookReceiver
 
 CONTACT = {"name": "王芳", "openid": "o-42"}
@@ -97,12 +105,16 @@ def test_scheduling_a_step_twice_keeps_one_run(app_session: Session, now: dateti
 
 
 def test_a_journey_runs_send_wait_send_exit_with_the_wait_honoured(
-    delivery_settings: Settings, app_engine: Engine, receiver: WebhookReceiver, now: datetime
+    delivery_settings: Settings,
+    channel_settings: dict[str, BaseSettings],
+    app_engine: Engine,
+    receiver: WebhookReceiver,
+    now: datetime,
 ) -> None:
     schedule(app_engine, care_journey(), now)
     clock = Clock(now)
 
-    first = run_worker(delivery_settings, "w", once=True, clock=clock)
+    first = run_worker(delivery_settings, "w", once=True, clock=clock, channel_settings=channel_settings)
 
     assert (first.steps_done, first.sent) == (2, 1)
     with Session(app_engine) as session:
@@ -112,10 +124,15 @@ def test_a_journey_runs_send_wait_send_exit_with_the_wait_honoured(
             (2, "send", "pending", None, now + timedelta(days=1)),
         ]
     clock.now = now + timedelta(days=1) - timedelta(seconds=1)
-    assert run_worker(delivery_settings, "w", once=True, clock=clock).steps_done == 0
+    assert (
+        run_worker(
+            delivery_settings, "w", once=True, clock=clock, channel_settings=channel_settings
+        ).steps_done
+        == 0
+    )
 
     clock.now = now + timedelta(days=1)
-    second = run_worker(delivery_settings, "w", once=True, clock=clock)
+    second = run_worker(delivery_settings, "w", once=True, clock=clock, channel_settings=channel_settings)
 
     assert (second.steps_done, second.sent) == (2, 1)
     with Session(app_engine) as session:
@@ -134,7 +151,7 @@ def test_a_journey_runs_send_wait_send_exit_with_the_wait_honoured(
 
 
 def test_a_step_run_again_after_a_crash_enqueues_no_second_message(
-    delivery_settings: Settings, app_engine: Engine, now: datetime
+    delivery_settings: Settings, channel_settings: dict[str, BaseSettings], app_engine: Engine, now: datetime
 ) -> None:
     # a worker ran the send step (message enqueued) but died before the step's own commit: simulated by
     # enqueueing through the handler's key first
@@ -142,7 +159,7 @@ def test_a_step_run_again_after_a_crash_enqueues_no_second_message(
     with session_factory(app_engine)() as session:
         enqueue(session, channel="webhook", recipient="o-42", idempotency_key="journey:care:c42:0", now=now)
         session.commit()
-    run_worker(delivery_settings, "w", once=True, clock=Clock(now))
+    run_worker(delivery_settings, "w", once=True, clock=Clock(now), channel_settings=channel_settings)
     with Session(app_engine) as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
@@ -161,10 +178,15 @@ def test_a_step_run_again_after_a_crash_enqueues_no_second_message(
     ],
 )
 def test_a_step_that_can_never_work_is_dead_at_once(
-    delivery_settings: Settings, app_engine: Engine, now: datetime, step: StepSpec, code: str
+    delivery_settings: Settings,
+    channel_settings: dict[str, BaseSettings],
+    app_engine: Engine,
+    now: datetime,
+    step: StepSpec,
+    code: str,
 ) -> None:
     schedule(app_engine, step, now)
-    stats = run_worker(delivery_settings, "w", once=True, clock=Clock(now))
+    stats = run_worker(delivery_settings, "w", once=True, clock=Clock(now), channel_settings=channel_settings)
     assert stats.dead == 1
     with Session(app_engine) as session:
         run = session.scalars(select(JourneyStepRun)).one()
@@ -174,33 +196,97 @@ def test_a_step_that_can_never_work_is_dead_at_once(
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
-def test_a_failing_custom_step_is_retried_with_back_off_and_its_effects_rolled_back(
-    delivery_settings: Settings, app_engine: Engine, now: datetime
-) -> None:
-    calls: list[datetime] = []
+class TagPlugin:
+    """A plugin adding the step kind ``tag``, whose first run fails after scheduling a side step."""
 
-    def flaky(context: StepContext, run: JourneyStepRun) -> StepResult:
-        calls.append(context.now)
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.calls: list[datetime] = []
+
+    def tag(self, context: StepContext, run: JourneyStepRun) -> StepResult:
+        self.calls.append(context.now)
         schedule_step(
             context.session,
             journey_key="side",
             customer_id="c",
             step=StepSpec(9, "s", "exit"),
-            due_at=now,
-            now=now,
+            due_at=self.now,
+            now=self.now,
         )
-        if len(calls) == 1:
+        if len(self.calls) == 1:
             raise RuntimeError("CRM unavailable")
         return StepResult("tagged")
 
-    handlers: dict[str, Any] = {"tag": flaky}
+    @hookimpl
+    def register_journey_steps(self) -> list[StepKind]:
+        return [StepKind("tag", self.tag, "Tag the customer in the CRM")]
+
+
+def test_a_step_kind_from_a_plugin_is_retried_with_back_off_and_its_effects_rolled_back(
+    delivery_settings: Settings, app_engine: Engine, now: datetime
+) -> None:
+    plugin = TagPlugin(now)
     schedule(app_engine, StepSpec(0, "tag", "tag"), now)
     clock = Clock(now)
-    first = run_worker(delivery_settings, "w", once=True, clock=clock, handlers=handlers)
+    with using_plugins(plugin):
+        first = run_worker(delivery_settings, "w", once=True, clock=clock)
+        with Session(app_engine) as session:
+            run = session.scalars(
+                select(JourneyStepRun)
+            ).one()  # the side step was rolled back with the failure
+            assert (run.state, run.attempts, run.next_attempt_at) == (
+                "failed",
+                1,
+                now + timedelta(seconds=30),
+            )
+        clock.now = now + timedelta(seconds=30)
+        second = run_worker(delivery_settings, "w", once=True, clock=clock)
+    assert (first.steps_failed, second.steps_done) == (1, 2)  # tag, then the side step's built-in exit
+    assert plugin.calls == [now, now + timedelta(seconds=30)]
+
+
+def test_the_built_in_step_kinds_come_from_the_hook() -> None:
+    kinds = registered_step_kinds()
+    assert list(kinds)[:3] == ["send", "wait", "exit"]
+    assert (kinds["send"].handler, kinds["wait"].handler, kinds["exit"].handler) == (
+        send_step,
+        wait_step,
+        exit_step,
+    )
+    assert all(kind.description for kind in kinds.values())
+
+
+def test_a_step_kind_defined_twice_is_refused_naming_both_plugins(now: datetime) -> None:
+    class SecondSend:
+        @hookimpl
+        def register_journey_steps(self) -> list[StepKind]:
+            return [StepKind("send", exit_step)]
+
+    with using_plugins(SecondSend()), pytest.raises(ConfigError, match="guanxi.marketing.plugin and"):
+        registered_step_kinds()
+
+
+def test_an_explicit_set_of_kinds_replaces_the_registered_ones(
+    delivery_settings: Settings, app_engine: Engine, now: datetime
+) -> None:
+    schedule(app_engine, StepSpec(0, "pause", "wait", {"delay_seconds": 0}), now)
+    schedule(app_engine, StepSpec(0, "bye", "exit"), now, customer="c43")
+    only_exit = [StepKind("exit", exit_step)]
+    stats = run_worker(delivery_settings, "w", once=True, clock=Clock(now), kinds=only_exit)
+    assert (stats.steps_done, stats.dead) == (1, 1)
     with Session(app_engine) as session:
-        run = session.scalars(select(JourneyStepRun)).one()  # the side step was rolled back with the failure
-        assert (run.state, run.attempts, run.next_attempt_at) == ("failed", 1, now + timedelta(seconds=30))
-    clock.now = now + timedelta(seconds=30)
-    second = run_worker(delivery_settings, "w", once=True, clock=clock, handlers=handlers)
-    assert (first.steps_failed, second.steps_done) == (1, 2)
-    assert calls == [now, now + timedelta(seconds=30)]
+        wait = session.scalars(select(JourneyStepRun).where(JourneyStepRun.kind == "wait")).one()
+        assert wait.state == "dead"
+        assert wait.last_error is not None
+        assert "no handler for journey step kind 'wait' (known: exit)" in wait.last_error
+
+
+@pytest.mark.parametrize("kind", ["", "Tag", "tag-it", "x" * 33, "1st"])
+def test_a_step_kind_needs_a_lower_case_name_of_at_most_32_characters(kind: str) -> None:
+    with pytest.raises(ConfigError, match="is not a step kind"):
+        StepKind(kind, exit_step)
+
+
+def test_two_kinds_of_one_name_in_an_explicit_set_are_refused() -> None:
+    with pytest.raises(ConfigError, match="'exit'"):
+        step_kinds([StepKind("exit", exit_step), StepKind("exit", wait_step)])

@@ -15,9 +15,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
-from guanxi.config import Settings
 from guanxi.marketing.channels import Envelope
-from guanxi.marketing.channels.smtp import SmtpChannel, message_id
+from guanxi.marketing.channels.smtp import SmtpChannel, SmtpSettings, message_id
 from guanxi.marketing.errors import PermanentDeliveryError, TransientDeliveryError
 
 
@@ -59,16 +58,15 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
-def channel_for(settings: Settings, port: int) -> SmtpChannel:
-    local = settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": port,
-            "smtp_security": "plain",
-            "mail_from": "好店 <shop@haodian.example>",
-            "mail_reply_to": "service@haodian.example",
-            "smtp_timeout_seconds": 5.0,
-        }
+def channel_for(port: int) -> SmtpChannel:
+    """An SMTP channel for the plain server on ``port``, built from its settings as the worker builds it."""
+    local = SmtpSettings(
+        host="127.0.0.1",
+        port=port,
+        security="plain",
+        mail_from="好店 <shop@haodian.example>",
+        mail_reply_to="service@haodian.example",
+        timeout_seconds=5.0,
     )
     return SmtpChannel.from_settings(local)
 
@@ -83,9 +81,9 @@ def envelope(recipient: str, key: str = "journey:care:c42:1") -> Envelope:
     )
 
 
-def test_a_chinese_message_arrives_with_its_headers(settings: Settings, mailbox: tuple[Mailbox, int]) -> None:
+def test_a_chinese_message_arrives_with_its_headers(mailbox: tuple[Mailbox, int]) -> None:
     handler, port = mailbox
-    channel = channel_for(settings, port)
+    channel = channel_for(port)
 
     provider_id = channel.send(envelope("wangfang@example.com"))
 
@@ -102,11 +100,9 @@ def test_a_chinese_message_arrives_with_its_headers(settings: Settings, mailbox:
     assert message.get_content() == "亲爱的王芳：\n您的订单已发货，预计两天内送达。\n回复TD退订\n"
 
 
-def test_the_same_key_gives_the_same_message_id_on_a_resend(
-    settings: Settings, mailbox: tuple[Mailbox, int]
-) -> None:
+def test_the_same_key_gives_the_same_message_id_on_a_resend(mailbox: tuple[Mailbox, int]) -> None:
     handler, port = mailbox
-    channel = channel_for(settings, port)
+    channel = channel_for(port)
     first = channel.send(envelope("a@example.com", key="k-1"))
     again = channel.send(envelope("a@example.com", key="k-1"))
     other = channel.send(envelope("a@example.com", key="k-2"))
@@ -116,36 +112,37 @@ def test_the_same_key_gives_the_same_message_id_on_a_resend(
     assert first.endswith("@haodian.example>")
 
 
-def test_a_refused_recipient_is_permanent(settings: Settings, mailbox: tuple[Mailbox, int]) -> None:
+def test_a_refused_recipient_is_permanent(mailbox: tuple[Mailbox, int]) -> None:
     _, port = mailbox
     with pytest.raises(PermanentDeliveryError) as caught:
-        channel_for(settings, port).send(envelope("nobody@bounce.example"))
+        channel_for(port).send(envelope("nobody@bounce.example"))
     assert caught.value.code == "smtp_recipient_refused"
     assert "550" in caught.value.message
 
 
-def test_a_deferred_recipient_is_transient(settings: Settings, mailbox: tuple[Mailbox, int]) -> None:
+def test_a_deferred_recipient_is_transient(mailbox: tuple[Mailbox, int]) -> None:
     _, port = mailbox
     with pytest.raises(TransientDeliveryError) as caught:
-        channel_for(settings, port).send(envelope("x@busy.example"))
+        channel_for(port).send(envelope("x@busy.example"))
     assert caught.value.code == "smtp_deferred"
 
 
-def test_a_malformed_address_is_permanent_without_connecting(settings: Settings) -> None:
+def test_a_malformed_address_is_permanent_without_connecting() -> None:
     with pytest.raises(PermanentDeliveryError) as caught:
-        channel_for(settings, free_port()).send(envelope("not an address"))
+        channel_for(free_port()).send(envelope("not an address"))
     assert caught.value.code == "email_address_invalid"
 
 
-def test_an_unreachable_server_is_transient(settings: Settings) -> None:
+def test_an_unreachable_server_is_transient() -> None:
     with pytest.raises(TransientDeliveryError) as caught:
-        channel_for(settings, free_port()).send(envelope("a@example.com"))
+        channel_for(free_port()).send(envelope("a@example.com"))
     assert caught.value.code == "smtp_unavailable"
 
 
-def test_the_password_never_shows_in_the_channel_repr(settings: Settings) -> None:
-    local = settings.model_copy(update={"smtp_username": "u", "smtp_password": SecretStr("hunter2-secret")})
+def test_the_password_never_shows_in_the_channel_or_settings_repr() -> None:
+    local = SmtpSettings(username="u", password=SecretStr("hunter2-secret"))
     assert "hunter2" not in repr(SmtpChannel.from_settings(local))
+    assert "hunter2" not in repr(local)
 
 
 @pytest.fixture
@@ -164,7 +161,7 @@ def server_context(ca: trustme.CA) -> ssl.SSLContext:
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_tls_modes_deliver_to_a_server_with_a_trusted_certificate(
-    settings: Settings, certificate_authority: tuple[trustme.CA, Path], security: str
+    certificate_authority: tuple[trustme.CA, Path], security: str
 ) -> None:
     ca, bundle = certificate_authority
     handler = Mailbox()
@@ -177,7 +174,7 @@ def test_tls_modes_deliver_to_a_server_with_a_trusted_certificate(
         controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=server_context(ca))
     controller.start()
     try:
-        channel = channel_for(settings, port)
+        channel = channel_for(port)
         channel.security = security
         channel.ca_file = str(bundle)
         channel.send(envelope("wangfang@example.com"))
@@ -188,14 +185,14 @@ def test_tls_modes_deliver_to_a_server_with_a_trusted_certificate(
 
 
 def test_an_untrusted_certificate_is_refused_as_transient(
-    settings: Settings, certificate_authority: tuple[trustme.CA, Path]
+    certificate_authority: tuple[trustme.CA, Path],
 ) -> None:
     ca, _ = certificate_authority
     port = free_port()
     controller = Controller(Mailbox(), hostname="127.0.0.1", port=port, tls_context=server_context(ca))
     controller.start()
     try:
-        channel = channel_for(settings, port)
+        channel = channel_for(port)
         channel.security = "starttls"
         with pytest.raises(TransientDeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
             channel.send(envelope("wangfang@example.com"))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from guanxi.config import Settings
 from guanxi.errors import ConfigError
 from guanxi.marketing import outbox
 from guanxi.marketing.channels import Envelope
-from guanxi.marketing.channels.webhook import WebhookChannel, signature
+from guanxi.marketing.channels.webhook import WebhookChannel, WebhookSettings, signature
 from guanxi.marketing.errors import PermanentDeliveryError, TransientDeliveryError
 from guanxi.marketing.outbox import Delivery, OutboxMessage
 from guanxi.marketing.worker import run_worker
@@ -97,15 +98,16 @@ def test_an_unreachable_endpoint_is_transient() -> None:
     assert caught.value.code == "webhook_unavailable"
 
 
-def test_the_channel_needs_url_and_secret(settings: Settings) -> None:
+def test_the_channel_needs_url_and_secret() -> None:
     with pytest.raises(ConfigError, match="GUANXI_WEBHOOK_URL"):
-        WebhookChannel.from_settings(settings)
+        WebhookChannel.from_settings(WebhookSettings(url=None, secret=SecretStr("s3cr3t")))
     with pytest.raises(ConfigError, match="GUANXI_WEBHOOK_SECRET"):
-        WebhookChannel.from_settings(settings.model_copy(update={"webhook_url": "http://127.0.0.1:9/h"}))
-    secret = settings.model_copy(
-        update={"webhook_url": "http://127.0.0.1:9/h", "webhook_secret": SecretStr("s3cr3t")}
-    )
-    assert "s3cr3t" not in repr(WebhookChannel.from_settings(secret))
+        WebhookChannel.from_settings(WebhookSettings(url="http://127.0.0.1:9/h", secret=None))
+    secret = WebhookSettings(url="http://127.0.0.1:9/h", secret=SecretStr("s3cr3t"), timeout_seconds=3)
+    channel = WebhookChannel.from_settings(secret)
+    assert "s3cr3t" not in repr(channel)
+    assert "s3cr3t" not in repr(secret)
+    channel.close()
 
 
 class Clock:
@@ -127,17 +129,21 @@ def message(session: Session, key: str) -> OutboxMessage:
 
 
 def test_a_500_is_retried_after_the_back_off_and_then_sent(
-    delivery_settings: Settings, app_engine: Engine, receiver: WebhookReceiver, now: datetime
+    delivery_settings: Settings,
+    channel_settings: dict[str, BaseSettings],
+    app_engine: Engine,
+    receiver: WebhookReceiver,
+    now: datetime,
 ) -> None:
     enqueue(app_engine, "k-500", now)
     receiver.script.append(500)
     clock = Clock(now)
 
-    first = run_worker(delivery_settings, "w1", once=True, clock=clock)
+    first = run_worker(delivery_settings, "w1", once=True, clock=clock, channel_settings=channel_settings)
     clock.now = now + timedelta(seconds=29)
-    early = run_worker(delivery_settings, "w1", once=True, clock=clock)
+    early = run_worker(delivery_settings, "w1", once=True, clock=clock, channel_settings=channel_settings)
     clock.now = now + timedelta(seconds=30)
-    second = run_worker(delivery_settings, "w2", once=True, clock=clock)
+    second = run_worker(delivery_settings, "w2", once=True, clock=clock, channel_settings=channel_settings)
 
     assert (first.send_failed, early.sent + early.send_failed, second.sent) == (1, 0, 1)
     assert receiver.keys() == ["k-500", "k-500"]
@@ -155,12 +161,24 @@ def test_a_500_is_retried_after_the_back_off_and_then_sent(
 
 
 def test_a_400_is_dead_at_once(
-    delivery_settings: Settings, app_engine: Engine, receiver: WebhookReceiver, now: datetime
+    delivery_settings: Settings,
+    channel_settings: dict[str, BaseSettings],
+    app_engine: Engine,
+    receiver: WebhookReceiver,
+    now: datetime,
 ) -> None:
     enqueue(app_engine, "k-400", now)
     receiver.script.append(400)
-    stats = run_worker(delivery_settings, "w1", once=True, clock=Clock(now))
-    later = run_worker(delivery_settings, "w1", once=True, clock=Clock(now + timedelta(days=1)))
+    stats = run_worker(
+        delivery_settings, "w1", once=True, clock=Clock(now), channel_settings=channel_settings
+    )
+    later = run_worker(
+        delivery_settings,
+        "w1",
+        once=True,
+        clock=Clock(now + timedelta(days=1)),
+        channel_settings=channel_settings,
+    )
     assert (stats.dead, later.sent) == (1, 0)
     assert receiver.keys() == ["k-400"]
     with Session(app_engine) as session:
@@ -171,26 +189,30 @@ def test_a_400_is_dead_at_once(
 
 
 def test_transient_failures_stop_at_the_attempt_limit(
-    delivery_settings: Settings, app_engine: Engine, receiver: WebhookReceiver, now: datetime
+    delivery_settings: Settings,
+    channel_settings: dict[str, BaseSettings],
+    app_engine: Engine,
+    receiver: WebhookReceiver,
+    now: datetime,
 ) -> None:
     enqueue(app_engine, "k-flaky", now)
     receiver.script.extend([503, 503, 503])
     clock = Clock(now)
     for wait in (0, 30, 60):  # back-off 30 s, then 60 s; max 3 attempts
         clock.now += timedelta(seconds=wait)
-        run_worker(delivery_settings, "w", once=True, clock=clock)
+        run_worker(delivery_settings, "w", once=True, clock=clock, channel_settings=channel_settings)
     with Session(app_engine) as session:
         assert (message(session, "k-flaky").state, message(session, "k-flaky").attempts) == ("dead", 3)
     assert receiver.keys() == ["k-flaky"] * 3
 
 
 def test_an_unknown_channel_is_dead_at_once(
-    delivery_settings: Settings, app_engine: Engine, now: datetime
+    delivery_settings: Settings, channel_settings: dict[str, BaseSettings], app_engine: Engine, now: datetime
 ) -> None:
     with session_factory(app_engine)() as session:
         outbox.enqueue(session, channel="pigeon", recipient="x", idempotency_key="k", now=now)
         session.commit()
-    run_worker(delivery_settings, "w", once=True, clock=Clock(now))
+    run_worker(delivery_settings, "w", once=True, clock=Clock(now), channel_settings=channel_settings)
     with Session(app_engine) as session:
         stored = message(session, "k")
         assert stored.state == "dead"

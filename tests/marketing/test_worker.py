@@ -16,7 +16,9 @@ from guanxi.appdb.database import session_factory
 from guanxi.cli.main import app
 from guanxi.config import Settings
 from guanxi.marketing import outbox
-from guanxi.marketing.channels import Channel, Envelope
+from guanxi.marketing.channels import Envelope
+from guanxi.marketing.channels.memory import MemoryChannel
+from guanxi.marketing.channels.webhook import WebhookSettings
 from guanxi.marketing.outbox import OutboxMessage
 from guanxi.marketing.worker import run_worker
 from tests.marketing.processes import WorkerProcess, wait_for, worker_env
@@ -35,37 +37,29 @@ def states(engine: Engine) -> dict[str, str]:
         return {m.idempotency_key: m.state for m in session.scalars(select(OutboxMessage))}
 
 
-class StoppingChannel:
-    """Records sends and asks the worker to stop during the first one."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
-        self.sent: list[str] = []
-
-    def send(self, message: Envelope) -> str:
-        self.sent.append(message.idempotency_key)
-        self.stop.set()
-        return f"p-{len(self.sent)}"
-
-    def close(self) -> None:
-        pass
-
-
 def test_a_stop_finishes_the_current_message_and_releases_the_rest(
     app_settings: Settings, app_engine: Engine, now: datetime
 ) -> None:
     fill(app_engine, 5, now, channel="fake")
     stop = threading.Event()
-    channel = StoppingChannel(stop)
 
-    def factory(_: Settings) -> Channel:
-        return channel
+    def stop_during_the_send(message: Envelope) -> str:
+        stop.set()
+        return "p-1"
+
+    channel = MemoryChannel(stop_during_the_send)
 
     stats = run_worker(
-        app_settings, "w", batch=5, stop_event=stop, clock=lambda: now, channel_factories={"fake": factory}
+        app_settings,
+        "w",
+        batch=5,
+        stop_event=stop,
+        clock=lambda: now,
+        channel_definitions=[channel.definition("fake")],
     )
 
-    assert channel.sent == ["k000"]
+    assert channel.keys() == ["k000"]
+    assert channel.closed
     assert (stats.sent, stats.released) == (1, 4)
     assert states(app_engine) == {
         "k000": "sent",
@@ -83,11 +77,17 @@ def test_a_stop_finishes_the_current_message_and_releases_the_rest(
 
 
 def test_sigterm_lets_the_worker_process_finish_its_send_and_exit(
-    delivery_settings: Settings, app_engine: Engine, receiver: WebhookReceiver, tmp_path: Path
+    delivery_settings: Settings,
+    webhook_settings: WebhookSettings,
+    app_engine: Engine,
+    receiver: WebhookReceiver,
+    tmp_path: Path,
 ) -> None:
     receiver.gate.clear()
     fill(app_engine, 5, datetime.now(UTC))
-    worker = WorkerProcess("graceful", worker_env(delivery_settings), tmp_path, "--batch", "5")
+    worker = WorkerProcess(
+        "graceful", worker_env(delivery_settings, webhook_settings), tmp_path, "--batch", "5"
+    )
     try:
         assert receiver.arrived.wait(60), "the worker never sent"
         worker.process.send_signal(signal.SIGTERM)
@@ -113,12 +113,13 @@ def test_sigterm_lets_the_worker_process_finish_its_send_and_exit(
 
 def test_worker_once_sends_everything_due_and_outbox_commands_report_it(
     delivery_settings: Settings,
+    webhook_settings: WebhookSettings,
     app_engine: Engine,
     receiver: WebhookReceiver,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for key, value in worker_env(delivery_settings).items():
+    for key, value in worker_env(delivery_settings, webhook_settings).items():
         if key.startswith("GUANXI_"):
             monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
@@ -173,41 +174,32 @@ def test_the_worker_refuses_an_unmigrated_database(
     assert "guanxi init" in result.output
 
 
-class SlowChannel:
-    """Each send takes 70 s of the injected clock."""
-
-    def __init__(self, clock: list[datetime]) -> None:
-        self.clock = clock
-        self.sent: list[str] = []
-
-    def send(self, message: Envelope) -> str:
-        self.sent.append(message.idempotency_key)
-        self.clock[0] += timedelta(seconds=70)
-        return "p"
-
-    def close(self) -> None:
-        pass
-
-
 def test_items_behind_a_slow_send_are_released_before_their_lease_runs_low(
     app_settings: Settings, app_engine: Engine, now: datetime
 ) -> None:
     local = app_settings.model_copy(update={"outbox_lease_seconds": 120.0})
     fill(app_engine, 3, now, channel="slow")
     clock = [now]
-    channel = SlowChannel(clock)
 
-    def factory(_: Settings) -> Channel:
-        return channel
+    def take_70_seconds(message: Envelope) -> str:
+        clock[0] += timedelta(seconds=70)
+        return "p"
+
+    channel = MemoryChannel(take_70_seconds)
 
     stats = run_worker(
-        local, "w", batch=3, once=True, clock=lambda: clock[0], channel_factories={"slow": factory}
+        local,
+        "w",
+        batch=3,
+        once=True,
+        clock=lambda: clock[0],
+        channel_definitions=[channel.definition("slow")],
     )
 
     # claim at t+0 (leases to t+120), k000 takes until t+70: under half the lease left, k001 and k002 go back;
     # claim at t+70 (to t+190), k001 until t+140: k002 goes back; claim at t+140, k002 is sent.
     # Released claims are not counted as attempts.
-    assert channel.sent == ["k000", "k001", "k002"]
+    assert channel.keys() == ["k000", "k001", "k002"]
     assert stats.released == 3
     assert stats.sent == 3
     with Session(app_engine) as session:

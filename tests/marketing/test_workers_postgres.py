@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from guanxi.appdb.database import session_factory
 from guanxi.config import Settings
 from guanxi.marketing import outbox
+from guanxi.marketing.channels.webhook import WebhookSettings
 from guanxi.marketing.journey_steps import JourneyStepRun, StepSpec, schedule_step
 from guanxi.marketing.outbox import Delivery, OutboxMessage
 from tests.appdb_fixtures import postgres_url
@@ -56,12 +57,13 @@ def start(
 
 def test_three_workers_send_300_messages_each_exactly_once(
     delivery_settings: Settings,
+    webhook_settings: WebhookSettings,
     app_engine: Engine,
     receiver: WebhookReceiver,
     tmp_path: Path,
     workers: list[WorkerProcess],
 ) -> None:
-    env = worker_env(delivery_settings, GUANXI_OUTBOX_LEASE_SECONDS="60")
+    env = worker_env(delivery_settings, webhook_settings, GUANXI_OUTBOX_LEASE_SECONDS="60")
     start(workers, ["w1", "w2", "w3"], env, tmp_path, "--batch", "10")
     now = datetime.now(UTC)
     with session_factory(app_engine)() as session:
@@ -92,12 +94,13 @@ def test_three_workers_send_300_messages_each_exactly_once(
 
 def test_a_killed_workers_leases_expire_and_the_others_deliver_its_messages(
     delivery_settings: Settings,
+    webhook_settings: WebhookSettings,
     app_engine: Engine,
     receiver: WebhookReceiver,
     tmp_path: Path,
     workers: list[WorkerProcess],
 ) -> None:
-    env = worker_env(delivery_settings, GUANXI_OUTBOX_LEASE_SECONDS="3")
+    env = worker_env(delivery_settings, webhook_settings, GUANXI_OUTBOX_LEASE_SECONDS="3")
     receiver.gate.clear()  # the victim's first request is held until it is dead
     start(workers, ["victim"], env, tmp_path, "--batch", "5")
     now = datetime.now(UTC)
@@ -166,12 +169,13 @@ def journey(customer: str) -> StepSpec:
 
 def test_three_workers_run_every_journey_step_once(
     delivery_settings: Settings,
+    webhook_settings: WebhookSettings,
     app_engine: Engine,
     receiver: WebhookReceiver,
     tmp_path: Path,
     workers: list[WorkerProcess],
 ) -> None:
-    env = worker_env(delivery_settings, GUANXI_OUTBOX_LEASE_SECONDS="60")
+    env = worker_env(delivery_settings, webhook_settings, GUANXI_OUTBOX_LEASE_SECONDS="60")
     start(workers, ["w1", "w2", "w3"], env, tmp_path, "--batch", "5")
     now = datetime.now(UTC)
     customers = [f"c{n:02d}" for n in range(60)]

@@ -34,7 +34,8 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from guanxi.models.outputs import CUSTOMER_SCORES, CUSTOMER_TAGS
+from guanxi.models.declared import customer_scores_spec
+from guanxi.models.outputs import CUSTOMER_TAGS
 from guanxi.tables import CUSTOMERS, IDENTITY_MAP, RAW_ORDER_ITEMS, RAW_ORDERS, TableSpec
 
 AS_OF = date(2024, 12, 31)
@@ -240,7 +241,7 @@ def build(con: BaseBackend) -> None:
             for row in CUSTOMER_ROWS
         ],
     )
-    insert(con, CUSTOMER_SCORES, SCORE_ROWS)
+    insert(con, customer_scores_spec(), SCORE_ROWS)
     insert(con, CUSTOMER_TAGS, [{**row, "run_id": LATEST[0], "as_of": AS_OF} for row in TAG_ROWS])
     insert(con, RAW_ORDERS, ORDER_ROWS)
     insert(con, RAW_ORDER_ITEMS, ITEM_ROWS)

@@ -121,3 +121,20 @@ def test_signed_in_viewers_read_through_their_session(
     session_client = as_role(Role.VIEWER)
     session_client.post("/v1/segments", json=BIG, headers=key_for(Role.ADMIN))
     assert [s["key"] for s in session_client.get("/v1/segments").json()] == ["big"]
+
+
+def test_a_segment_carries_its_rule_in_words_in_every_language(
+    client: TestClient, key_for: Callable[[Role], dict[str, str]]
+) -> None:
+    body = {
+        "key": "lapsed",
+        "spec": {"where": {"all": ["clv >= 500", {"behaviour": "not_bought", "within_days": 90}]}},
+    }
+    created = client.post("/v1/segments", json=body, headers=key_for(Role.ANALYST)).json()
+    assert created["rule"] == {
+        "zh-CN": "全部满足：\n- CLV ≥ 500\n- 90 天内未购买",
+        "en": "all of:\n- clv ≥ 500\n- not bought within 90 days",
+    }
+    assert created["description"] == ""  # the user's own words stay apart
+    listed = client.get("/v1/segments", headers=key_for(Role.VIEWER)).json()
+    assert listed[0]["rule"] == created["rule"]

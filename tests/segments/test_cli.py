@@ -123,3 +123,12 @@ def test_examples_install_once_and_refresh(env: Settings) -> None:
         assert key in listing
     refreshed = run("refresh", "--as-of", "2024-12-31")
     assert "sleeping_champions" in refreshed
+
+
+def test_show_prints_the_rule_in_words(env: Settings, tmp_path: Path) -> None:
+    lapsed = spec_file(tmp_path, "where: {all: [clv >= 500, {behaviour: not_bought, within_days: 90}]}\n")
+    run("create", "lapsed", "--file", str(lapsed))
+    assert "全部满足：\n- CLV ≥ 500\n- 90 天内未购买\n" in run("show", "lapsed", "--lang", "zh-CN")
+    english = run("show", "lapsed", "--lang", "en")
+    assert "all of:\n- clv ≥ 500\n- not bought within 90 days\n" in english
+    assert "behaviour: not_bought" in english  # the spec itself follows

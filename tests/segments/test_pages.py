@@ -60,3 +60,16 @@ def test_an_unknown_segment_is_404_and_the_empty_list_says_so(as_role: Callable[
     viewer = as_role(Role.VIEWER)
     assert viewer.get("/segments/ghost").status_code == 404
     assert "还没有分群" in viewer.get("/segments").text
+
+
+def test_a_segment_page_shows_its_rule_in_the_readers_language(
+    as_role: Callable[[Role], TestClient], app_settings: Settings, now: datetime
+) -> None:
+    define(
+        app_settings, now, "lapsed", {"where": {"all": ["clv >= 500", {"not": "tag: credit.restriction"}]}}
+    )
+    viewer = as_role(Role.VIEWER)
+    page = viewer.get("/segments/lapsed").text
+    assert "全部满足：<ul><li>CLV ≥ 500</li><li>不满足：有标签 credit.restriction</li></ul>" in page
+    english = viewer.get("/segments/lapsed?lang=en").text
+    assert "all of:<ul><li>clv ≥ 500</li><li>not: has tag credit.restriction</li></ul>" in english

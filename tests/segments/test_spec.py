@@ -7,7 +7,9 @@ import json
 import pytest
 
 from guanxi.errors import ConfigError
-from guanxi.segments.spec import AllOf, ScoreCondition, SegmentSpec, TagCondition
+from guanxi.segments.conditions.score import ScoreCondition
+from guanxi.segments.conditions.tag import TagCondition
+from guanxi.segments.spec import AllOf, SegmentSpec
 from guanxi.segments.validation import SegmentSpecError, dump_json, load_spec, parse_spec
 
 FULL = """

@@ -52,6 +52,7 @@ def live_server(app: FastAPI, app_settings: Settings, add_user: Callable[..., No
                 "order_id": "1",
                 "status": "paid",
                 "created_at": datetime(2026, 1, 5),
+                "paid_at": datetime(2026, 1, 5, 0, 5),
                 "paid_amount": Decimal("1234.50"),
             },
             {
@@ -59,6 +60,7 @@ def live_server(app: FastAPI, app_settings: Settings, add_user: Callable[..., No
                 "order_id": "2",
                 "status": "paid",
                 "created_at": datetime(2026, 2, 5),
+                "paid_at": datetime(2026, 2, 5, 0, 5),
                 "paid_amount": Decimal("66.00"),
             },
         ],

@@ -20,12 +20,14 @@ from .conftest import insert_rows
 D = Decimal
 SIX_ORDERS = [
     # paid 100.00 + delivered 1,234.56 + refunded without amount 0 + shipped 200.00 less 20.00 refund
-    # = ¥1,514.56; the unpaid order and the USD order do not count.
+    # = ¥1,514.56; the unpaid order and the USD order do not count. Paid orders carry a paid_at
+    # (guanxi.measures: an order without one is not paid).
     {
         "source": "tb",
         "order_id": "A",
         "status": "paid",
         "created_at": datetime(2025, 11, 3, 10),
+        "paid_at": datetime(2025, 11, 3, 10, 5),
         "paid_amount": D("100.00"),
         "currency": "CNY",
     },
@@ -34,6 +36,7 @@ SIX_ORDERS = [
         "order_id": "B",
         "status": "delivered",
         "created_at": datetime(2025, 11, 20),
+        "paid_at": datetime(2025, 11, 20, 0, 5),
         "paid_amount": D("1234.56"),
         "refund_amount": D("0"),
     },
@@ -42,6 +45,7 @@ SIX_ORDERS = [
         "order_id": "C",
         "status": "refunded",
         "created_at": datetime(2026, 1, 10),
+        "paid_at": datetime(2026, 1, 10, 0, 5),
         "paid_amount": D("50.00"),
     },
     {
@@ -49,6 +53,7 @@ SIX_ORDERS = [
         "order_id": "D",
         "status": "shipped",
         "created_at": datetime(2026, 1, 15),
+        "paid_at": datetime(2026, 1, 15, 0, 5),
         "paid_amount": D("200.00"),
         "refund_amount": D("20.00"),
         "currency": "cny",
@@ -65,6 +70,7 @@ SIX_ORDERS = [
         "order_id": "F",
         "status": "paid",
         "created_at": datetime(2026, 1, 17),
+        "paid_at": datetime(2026, 1, 17, 0, 5),
         "paid_amount": D("999.00"),
         "currency": "USD",
     },

@@ -4,18 +4,37 @@ A channel's :meth:`Channel.send` returns the provider's message id, or raises a
 :class:`~guanxi.marketing.errors.TransientDeliveryError` (try again later) or a
 :class:`~guanxi.marketing.errors.PermanentDeliveryError` (never retried). It
 passes the message's idempotency key on to the provider so a resend after a
-crash is recognisable. Channels are built from Settings by name through
-:data:`CHANNEL_FACTORIES`; a factory is called once per worker.
+crash is recognisable.
+
+Every channel — the built-in ``email`` and ``webhook`` as much as a plugin's —
+enters through the ``register_channels`` hook as a :class:`ChannelDefinition`:
+its name, a factory, and its own settings model (a pydantic-settings class,
+usually a :class:`ChannelSettings`, read from ``GUANXI_<CHANNEL>_*`` variables
+and the ``.env`` file). :class:`ChannelSet` builds a worker's channels from
+those definitions, each on first use and with its settings read at that moment;
+tests pass definitions and settings objects explicitly instead.
+:mod:`guanxi.marketing.channels.memory` ships an in-memory channel for tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol
 
-from guanxi.config import Settings
+import pluggy
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing_extensions import TypeVar
+
+from guanxi.config import ENV_FILE
+from guanxi.errors import ConfigError
 from guanxi.marketing.errors import ChannelUnknownError
+from guanxi.plugins import collect, plugin_manager
+
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
+"""A channel name: lower-case letters, digits and ``_``, at most 32 characters (the outbox column)."""
 
 
 @dataclass(frozen=True)
@@ -45,48 +64,168 @@ class Channel(Protocol):
         ...
 
 
-ChannelFactory = Callable[[Settings], Channel]
+class ChannelSettings(BaseSettings):
+    """Base of a channel's own settings: environment variables and the ``.env`` file ``Settings`` reads.
+
+    A subclass sets ``model_config = SettingsConfigDict(env_prefix="GUANXI_<CHANNEL>_")``;
+    a field with a ``validation_alias`` is read from that variable instead (and
+    can still be given by its field name). Values are frozen; secrets belong in
+    ``SecretStr`` fields, which never show in a repr, a log line or an error.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=ENV_FILE, extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
 
 
-def _email(settings: Settings) -> Channel:
-    from guanxi.marketing.channels.smtp import SmtpChannel
-
-    return SmtpChannel.from_settings(settings)
+S = TypeVar("S", bound=BaseSettings, default=Any)
 
 
-def _webhook(settings: Settings) -> Channel:
-    from guanxi.marketing.channels.webhook import WebhookChannel
+@dataclass(frozen=True)
+class ChannelDefinition(Generic[S]):
+    """A channel as a plugin declares it, returned from the ``register_channels`` hook.
 
-    return WebhookChannel.from_settings(settings)
+    ``factory`` builds the channel from an instance of ``settings`` (the channel's
+    own pydantic-settings model); it may raise :class:`ConfigError` when a
+    setting the channel cannot work without is missing. Raises ConfigError at
+    construction when ``name`` is not a valid channel name (:data:`NAME_PATTERN`)
+    or ``settings`` is not a pydantic-settings class.
+    """
+
+    name: str
+    factory: Callable[[S], Channel]
+    settings: type[S]
+    description: str = ""
+    """One line saying what the channel sends through, for listings and docs."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or NAME_PATTERN.fullmatch(self.name) is None:
+            raise ConfigError(
+                f"{self.name!r} is not a channel name: lower-case letters, digits and _, at most 32 characters"
+            )
+        if not (isinstance(self.settings, type) and issubclass(self.settings, BaseSettings)):
+            raise ConfigError(f"the settings of channel {self.name!r} must be a pydantic-settings class")
+
+    def variables(self) -> dict[str, str]:
+        """Field name → the environment variable it is read from (``GUANXI_SMTP_HOST`` …)."""
+        prefix = str(self.settings.model_config.get("env_prefix", ""))
+        names: dict[str, str] = {}
+        for name, info in self.settings.model_fields.items():
+            alias = info.validation_alias
+            names[name] = (alias if isinstance(alias, str) else prefix + name).upper()
+        return names
+
+    def read_settings(self) -> S:
+        """The channel's settings from the environment and ``.env``.
+
+        Raises ConfigError naming each invalid variable; the values themselves
+        are left out of the message, so a secret never reaches a log.
+        """
+        try:
+            return self.settings()
+        except ValidationError as err:
+            variables = self.variables()
+            problems = []
+            for error in err.errors(include_input=False, include_url=False):
+                field_name = str(error["loc"][0]) if error["loc"] else ""
+                problems.append(f"{variables.get(field_name, field_name or self.name)}: {error['msg']}")
+            # from None: the ValidationError's own text would carry the rejected values
+            raise ConfigError(
+                f"invalid settings for the {self.name} channel: {'; '.join(problems)}"
+            ) from None
+
+    def build(self, settings: S | None = None) -> Channel:
+        """The channel, from ``settings`` or (when None) from :meth:`read_settings`."""
+        return self.factory(self.read_settings() if settings is None else settings)
 
 
-CHANNEL_FACTORIES: dict[str, ChannelFactory] = {"email": _email, "webhook": _webhook}
-"""Channel name → factory. Further channels (sms, wechat) register here by name."""
+def registered_channels(pm: pluggy.PluginManager | None = None) -> dict[str, ChannelDefinition]:
+    """Every channel registered through ``register_channels``, by name, built-ins first.
+
+    ``pm`` defaults to the process's plugin manager. Raises ConfigError when two
+    plugins define the same name.
+    """
+    manager = pm or plugin_manager()
+    found: dict[str, ChannelDefinition] = collect(
+        manager.hook.register_channels, what="channel", name=lambda d: d.name, pm=manager
+    )
+    return found
 
 
 class ChannelSet:
-    """The channels of one worker, each built on first use and closed together."""
+    """The channels of one worker, each built on first use and closed together.
 
-    def __init__(self, settings: Settings, factories: dict[str, ChannelFactory] | None = None) -> None:
-        self._settings = settings
-        self._factories = dict(CHANNEL_FACTORIES if factories is None else factories)
+    ``definitions`` are the channels to offer; when None, those registered
+    through the ``register_channels`` hook on ``pm`` (default: the process's
+    plugin manager), collected once, here. ``channel_settings`` gives a channel
+    its settings object instead of reading its environment variables (tests,
+    embedding): ``ChannelSet(channel_settings={"webhook": WebhookSettings(url=…, secret=…)})``.
+
+    Raises ConfigError when two definitions share a name, or a settings object
+    names no offered channel or is not an instance of that channel's settings
+    model. Not thread-safe: one set per worker.
+    """
+
+    def __init__(
+        self,
+        definitions: Iterable[ChannelDefinition] | None = None,
+        *,
+        channel_settings: Mapping[str, BaseSettings] | None = None,
+        pm: pluggy.PluginManager | None = None,
+    ) -> None:
+        if definitions is None:
+            self._definitions = registered_channels(pm)
+        else:
+            self._definitions = {}
+            for definition in definitions:
+                if definition.name in self._definitions:
+                    raise ConfigError(f"two channels are named {definition.name!r}")
+                self._definitions[definition.name] = definition
+        self._settings = dict(channel_settings or {})
+        for name, value in self._settings.items():
+            offered = self._definitions.get(name)
+            if offered is None:
+                raise ConfigError(f"settings given for {name!r}, which is not a channel ({self._known()})")
+            if not isinstance(value, offered.settings):
+                raise ConfigError(
+                    f"the settings of channel {name!r} must be a {offered.settings.__name__}, "
+                    f"not a {type(value).__name__}"
+                )
         self._built: dict[str, Channel] = {}
 
     @property
-    def names(self) -> Iterable[str]:
-        return self._factories.keys()
+    def names(self) -> tuple[str, ...]:
+        """The offered channels' names, in registration order."""
+        return tuple(self._definitions)
+
+    def definition(self, name: str) -> ChannelDefinition:
+        """The definition of ``name``; raises ChannelUnknownError (permanent) listing the known ones."""
+        found = self._definitions.get(name)
+        if found is None:
+            raise ChannelUnknownError(f"no channel named {name!r} ({self._known()})")
+        return found
 
     def get(self, name: str) -> Channel:
-        """The channel called ``name``; raises ChannelUnknownError (permanent) for an unknown name."""
+        """The channel called ``name``, built once; raises ChannelUnknownError (permanent) for an unknown name.
+
+        Building reads the channel's settings (unless given) and may raise
+        ConfigError; nothing is kept then, so the next call tries again.
+        """
         if name not in self._built:
-            factory = self._factories.get(name)
-            if factory is None:
-                known = ", ".join(sorted(self._factories)) or "none"
-                raise ChannelUnknownError(f"no channel named {name!r} (known: {known})")
-            self._built[name] = factory(self._settings)
+            self._built[name] = self.definition(name).build(self._settings.get(name))
         return self._built[name]
 
     def close(self) -> None:
-        for channel in self._built.values():
-            channel.close()
-        self._built.clear()
+        """Close every channel built so far (all of them, even when one fails; the first error is raised)."""
+        built, self._built = list(self._built.values()), {}
+        errors: list[Exception] = []
+        for channel in built:
+            try:
+                channel.close()
+            except Exception as err:  # noqa: BLE001 - the others must still be closed
+                errors.append(err)
+        if errors:
+            raise errors[0]
+
+    def _known(self) -> str:
+        return "known: " + (", ".join(sorted(self._definitions)) or "none")

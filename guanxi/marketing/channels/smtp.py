@@ -9,6 +9,9 @@ also the provider message id returned by :meth:`SmtpChannel.send`.
 Reply classes: 5xx replies for a recipient or the message are permanent;
 4xx replies, dropped connections, timeouts and a failed login are transient
 (the message is fine; the server or the configuration must recover).
+
+Settings: :class:`SmtpSettings`, read from ``GUANXI_SMTP_*`` plus
+``GUANXI_MAIL_FROM`` and ``GUANXI_MAIL_REPLY_TO`` (and the ``.env`` file).
 """
 
 from __future__ import annotations
@@ -19,10 +22,41 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
+from pathlib import Path
+from typing import Literal
 
-from guanxi.config import Settings
-from guanxi.marketing.channels import Envelope
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from guanxi.marketing.channels import ChannelSettings, Envelope
 from guanxi.marketing.errors import PermanentDeliveryError, TransientDeliveryError
+
+
+class SmtpSettings(ChannelSettings):
+    """The ``email`` channel's settings: ``GUANXI_SMTP_*``, ``GUANXI_MAIL_FROM``, ``GUANXI_MAIL_REPLY_TO``.
+
+    The password is a secret: never shown in a repr, a log line or an error.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GUANXI_SMTP_")
+
+    host: str = Field("localhost", description="SMTP server.")
+    port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    security: Literal["starttls", "ssl", "plain"] = Field(
+        "starttls", description="`starttls`, `ssl` (implicit TLS) or `plain`."
+    )
+    username: str | None = Field(None, description="Login, when the server needs one.")
+    password: SecretStr | None = Field(None, description="Password of the login (a secret).")
+    timeout_seconds: float = Field(30, gt=0, description="Per SMTP operation.")
+    ca_file: Path | None = Field(
+        None, description="PEM bundle of CAs to trust for the SMTP server, instead of the system's."
+    )
+    mail_from: str = Field(
+        "guanxi <noreply@localhost>",
+        validation_alias="GUANXI_MAIL_FROM",
+        description="From; its domain is the Message-ID domain.",
+    )
+    mail_reply_to: str | None = Field(None, validation_alias="GUANXI_MAIL_REPLY_TO", description="Reply-To.")
 
 
 def message_id(idempotency_key: str, domain: str) -> str:
@@ -47,17 +81,18 @@ class SmtpChannel:
     """CAs to trust for TLS (PEM); the system's when None. Certificates and host names are always checked."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpChannel:
+    def from_settings(cls, settings: SmtpSettings) -> SmtpChannel:
+        """The channel for ``settings``; connects to nothing until the first send."""
         return cls(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
+            host=settings.host,
+            port=settings.port,
             mail_from=settings.mail_from,
-            security=settings.smtp_security,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            timeout=settings.smtp_timeout_seconds,
+            security=settings.security,
+            username=settings.username,
+            password=settings.password.get_secret_value() if settings.password else None,
+            timeout=settings.timeout_seconds,
             reply_to=settings.mail_reply_to,
-            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+            ca_file=str(settings.ca_file) if settings.ca_file else None,
         )
 
     def __repr__(self) -> str:  # never shows the password

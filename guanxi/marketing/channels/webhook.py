@@ -9,6 +9,9 @@ Headers: ``Idempotency-Key`` (the message's key, identical on every resend),
 ``X-Guanxi-Signature: sha256=<hex>`` — HMAC-SHA256 of the exact body bytes
 with ``GUANXI_WEBHOOK_SECRET`` (:func:`signature` lets a receiver check it).
 
+Settings: :class:`WebhookSettings`, read from ``GUANXI_WEBHOOK_*`` (and the
+``.env`` file).
+
 Outcome: 2xx is sent (the provider id is the response's JSON ``id``, else its
 ``X-Request-Id`` header, else the idempotency key); 5xx, 408, 429, timeouts and
 connection errors are transient; any other 4xx is permanent.
@@ -21,15 +24,26 @@ import hmac
 import json
 
 import httpx
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
-from guanxi.config import Settings
 from guanxi.errors import ConfigError
-from guanxi.marketing.channels import Envelope
+from guanxi.marketing.channels import ChannelSettings, Envelope
 from guanxi.marketing.errors import PermanentDeliveryError, TransientDeliveryError
 
 SIGNATURE_HEADER = "X-Guanxi-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _RETRYABLE_4XX = {408, 425, 429}
+
+
+class WebhookSettings(ChannelSettings):
+    """The ``webhook`` channel's settings: ``GUANXI_WEBHOOK_*``. The secret never shows in a repr or log."""
+
+    model_config = SettingsConfigDict(env_prefix="GUANXI_WEBHOOK_")
+
+    url: str | None = Field(None, description="Where the webhook channel posts.")
+    secret: SecretStr | None = Field(None, description="HMAC key of the signature header (a secret).")
+    timeout_seconds: float = Field(10, gt=0, description="Per request.")
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -61,17 +75,13 @@ class WebhookChannel:
         self._client = httpx.Client(timeout=timeout, transport=transport)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WebhookChannel:
-        """Raises ConfigError when the URL or the secret is not set."""
-        if not settings.webhook_url:
+    def from_settings(cls, settings: WebhookSettings) -> WebhookChannel:
+        """The channel for ``settings``; raises ConfigError when the URL or the secret is not set."""
+        if not settings.url:
             raise ConfigError("GUANXI_WEBHOOK_URL must be set to send on the webhook channel")
-        if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
+        if settings.secret is None or not settings.secret.get_secret_value():
             raise ConfigError("GUANXI_WEBHOOK_SECRET must be set to sign webhook requests")
-        return cls(
-            settings.webhook_url,
-            settings.webhook_secret.get_secret_value(),
-            timeout=settings.webhook_timeout_seconds,
-        )
+        return cls(settings.url, settings.secret.get_secret_value(), timeout=settings.timeout_seconds)
 
     def __repr__(self) -> str:  # never shows the secret
         return f"WebhookChannel(url={self.url!r})"

@@ -27,7 +27,7 @@ def me(principal: CurrentUser) -> PrincipalPublic:
 
 @router.get("/overview", summary="Dashboard figures")
 def dashboard_figures(principal: CanView, state: State) -> OverviewPublic:
-    """The dashboard's figures: counts, paid revenue (see docs/web.md for its definition), orders per month."""
+    """The dashboard's figures: counts, paid revenue (defined once in guanxi.measures, see docs/web.md), orders per month."""
     with state.warehouse_connection() as con:
         figures = overview(con, state.settings)
         months = orders_per_month(con, state.settings)

@@ -2,7 +2,9 @@
 
 Reading needs ``view``; creating, changing and archiving need ``edit``
 (analyst, marketer, sales, admin). An invalid spec answers
-``segment_invalid`` with every problem in the message. Without ``as_of`` a
+``segment_invalid`` with every problem in the message. A definition carries
+its ``rule`` in words in every language (``zh-CN``, ``en``) beside the
+user-written ``description``. Without ``as_of`` a
 preview counts as of today in ``GUANXI_TIMEZONE``.
 """
 
@@ -32,6 +34,9 @@ class SegmentPublic(BaseModel):
     name: str
     description: str
     spec: dict[str, Any]
+    rule: dict[str, str] = Field(
+        description='The rule in words, per language: {"zh-CN": …, "en": …} (lines of an indented list).'
+    )
     created_by: str
     updated_by: str
     created_at: datetime
@@ -47,6 +52,7 @@ class SegmentPublic(BaseModel):
             name=row.name,
             description=row.description,
             spec=row.spec,
+            rule=segments.describe_all(segments.spec_of(row)),
             created_by=row.created_by,
             updated_by=row.updated_by,
             created_at=row.created_at,

@@ -1,4 +1,4 @@
-"""分群: the segment definitions, and one segment with its spec and a live count.
+"""分群: the segment definitions, and one segment with its rule (in words and as YAML) and a live count.
 
 Read-only pages (``view``); definitions are written through ``/v1/segments``
 or ``guanxi segments``. The live count is as of today in ``GUANXI_TIMEZONE``
@@ -16,7 +16,7 @@ from guanxi import segments
 from guanxi.errors import GuanxiError
 from guanxi.segments.spec import KEY_PATTERN
 from guanxi.web.auth import CanView
-from guanxi.web.pages import render
+from guanxi.web.pages import locale_of, render
 from guanxi.web.state import DbSession, State
 
 router = APIRouter()
@@ -45,9 +45,11 @@ def segment(
                 preview = segments.preview(con, session, key, as_of=as_of, sample=SAMPLE)
         except GuanxiError as err:
             problem = err.message
+    spec = segments.spec_of(row)
     context: dict[str, object] = {
         "s": row,
-        "spec_text": segments.spec_of(row).to_yaml(),
+        "rule": segments.explain(spec, locale_of(request, state)),
+        "spec_text": spec.to_yaml(),
         "preview": preview,
         "problem": problem,
         "as_of": as_of,

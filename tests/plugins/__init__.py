@@ -1,0 +1,1 @@
+"""Tests of the plugin hooks with a real plugin package installed (guanxi_dingtalk/)."""
