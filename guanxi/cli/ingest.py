@@ -100,7 +100,7 @@ def import_command(
 
 @fails_cleanly
 def presets_command() -> None:
-    """List the built-in column-mapping presets."""
+    """List the column-mapping presets (built-in and from plugins)."""
     table = Table(title="内置映射 built-in presets")
     for column in ("name", "kind", "source", "description"):
         table.add_column(column)
