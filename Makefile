@@ -44,12 +44,13 @@ typecheck: install
 unit: install browser
 	env -u GUANXI_TEST_POSTGRES $(BIN)/pytest -q
 
-# Runs the app-DB suites (web, outbox and workers, segment definitions), and the warehouse tests
+# Runs the app-DB suites (web, outbox and workers, segment definitions, jobs, the event API), and the warehouse tests
 # marked `postgres` (identity, models, the backend suite), against PostgreSQL
 # when GUANXI_TEST_POSTGRES names one.
 test-postgres: install
 	@if [ -n "$$GUANXI_TEST_POSTGRES" ]; then \
-		$(BIN)/pytest -q -m "not browser" tests/appdb tests/web tests/marketing tests/segments && \
+		$(BIN)/pytest -q -m "not browser" tests/appdb tests/web tests/marketing tests/segments \
+			tests/jobs/test_schedule.py tests/jobs/test_runner.py tests/events && \
 		$(BIN)/pytest -q -m postgres tests/models tests/identity tests/backends; \
 	else echo "GUANXI_TEST_POSTGRES not set: PostgreSQL app-DB variant not run"; fi
 

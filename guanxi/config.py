@@ -61,6 +61,31 @@ class Settings(BaseSettings):
     )
     worker_poll_seconds: float = Field(2.0, gt=0, description="Idle wait of `guanxi worker` between polls.")
     worker_batch: int = Field(20, ge=1, description="Items `guanxi worker` claims at a time per queue.")
+    # Jobs (docs/jobs.md): long warehouse work run in the background by the warehouse's owner.
+    jobs_lease_seconds: float = Field(
+        60, gt=0, description="A running job's claim; renewed while it runs, so only a dead process loses it."
+    )
+    jobs_max_attempts: int = Field(3, ge=1, description="Attempts of a job whose process died or crashed.")
+    jobs_retry_seconds: float = Field(30, gt=0, description="Wait before retrying a crashed job.")
+    jobs_poll_seconds: float = Field(1.0, gt=0, description="Idle wait of the job runner between polls.")
+    jobs_schedule_seconds: float = Field(30, gt=0, description="How often schedules are checked for due slots.")
+    jobs_schedules: bool = Field(True, description="Whether this process creates the jobs of schedules.")
+    jobs_in_app: bool = Field(
+        True, description="Whether `guanxi serve` runs jobs, schedules and services itself (the embedded writer)."
+    )
+    # Event intake (docs/events.md): the spool is loaded into the warehouse in micro-batches.
+    events_load_seconds: float = Field(
+        2.0, gt=0, le=5, description="Seconds between two passes of the event loader (at most 5)."
+    )
+    events_batch_limit: int = Field(
+        20_000, ge=1, description="Most spooled events one loader pass moves into the warehouse."
+    )
+    events_resolve: bool = Field(
+        True, description="Resolve the identities of new records after each load that wrote rows."
+    )
+    events_key_cache_seconds: float = Field(
+        10.0, ge=0, le=300, description="How long a write key's check is remembered in-process (0: never)."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from guanxi.config import Settings, get_settings
-from guanxi.errors import GuanxiError
+from guanxi.errors import GuanxiError, WarehouseError
+from guanxi.jobs.errors import WarehouseBusyError
+from guanxi.jobs.writer import holder
 from guanxi.warehouse import connect
 
 console = Console()
@@ -45,8 +47,22 @@ def settings() -> Settings:
 
 @contextmanager
 def warehouse(current: Settings) -> Iterator[BaseBackend]:
-    """The warehouse for one command, closed afterwards."""
-    con = connect(current)
+    """The warehouse for one command, closed afterwards.
+
+    When another process holds the embedded DuckDB file, raises
+    :class:`~guanxi.jobs.errors.WarehouseBusyError` naming it (the long
+    commands queue themselves to it instead: see :mod:`guanxi.cli.jobs`).
+    """
+    try:
+        con = connect(current)
+    except WarehouseError as err:
+        current_holder = holder(current)
+        if current_holder is None or "lock" not in err.message.lower():
+            raise
+        raise WarehouseBusyError(
+            f"the warehouse is open in {current_holder.describe()}; this command reads it directly and "
+            "cannot run meanwhile — use the web app, or stop that process first"
+        ) from err
     try:
         yield con
     finally:

@@ -31,6 +31,7 @@ from rich.table import Table
 
 from guanxi.cli import context
 from guanxi.cli.context import fails_cleanly
+from guanxi.cli.jobs import run_job
 from guanxi.config import Settings
 from guanxi.identity import (
     Customer360,
@@ -43,11 +44,11 @@ from guanxi.identity import (
     decide_reviews,
     load_rules,
     merge,
-    resolve,
     review_queue,
     shared_identifiers,
     unmerge,
 )
+from guanxi.identity.jobs import report_from_dict as resolve_report_from_dict
 from guanxi.identity.keys import parse_record_key
 from guanxi.identity.rules import rules_path
 
@@ -125,12 +126,13 @@ def resolve_command(
     ] = False,
     rules: RulesOption = None,
 ) -> None:
-    """Resolve every record to a customer id and rebuild the golden records."""
-    with _session() as (settings, con):
-        report = resolve(
-            con, settings, now=_now(), probabilistic=probabilistic, rules=_rules(rules, settings)
-        )
-        _print_report(report)
+    """Resolve every record to a customer id and rebuild the golden records.
+
+    While ``guanxi serve`` or ``guanxi worker`` holds the warehouse, it runs there as a job.
+    """
+    params = {"probabilistic": probabilistic, "rules": str(rules.absolute()) if rules else None}
+    result = run_job("resolve", params, title="resolve")
+    _print_report(resolve_report_from_dict(result))
 
 
 identity_app.command("resolve")(resolve_command)

@@ -7,22 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from guanxi.cli.context import console, fails_cleanly, settings, warehouse
-from guanxi.ingest.api import STEPS, import_file
+from guanxi.cli.jobs import run_job
 from guanxi.ingest.fields import REASONS
+from guanxi.ingest.jobs import report_from_dict
 from guanxi.ingest.preset import KINDS, available_presets
 from guanxi.ingest.quality import quality_report
 from guanxi.ingest.report import ImportReport
-
-STEP_LABELS = {
-    "read": "读取 read",
-    "normalise": "标准化 normalise",
-    "validate": "校验 validate",
-    "merge": "写入 merge",
-}
 
 
 def _print_report(report: ImportReport) -> None:
@@ -67,31 +60,20 @@ def import_command(
     source: Annotated[str | None, typer.Option(help="Override the source name stored with each row")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
-    """Import one file; bad rows are quarantined, good rows load, all in one transaction."""
-    current = settings()
-    with warehouse(current) as con:
-        if as_json or not current.progress:
-            report = import_file(con, current, kind, file, preset=preset, mapping=mapping, source=source)
-        else:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                task = progress.add_task(f"{file.name}", total=len(STEPS))
+    """Import one file; bad rows are quarantined, good rows load, all in one transaction.
 
-                def on_step(name: str) -> None:
-                    done = STEPS.index(name)
-                    progress.update(task, completed=done, description=f"{file.name} · {STEP_LABELS[name]}")
-
-                report = import_file(
-                    con, current, kind, file, preset=preset, mapping=mapping, source=source, on_step=on_step
-                )
-                progress.update(task, completed=len(STEPS))
+    While ``guanxi serve`` or ``guanxi worker`` holds the warehouse, the import
+    runs there as a job and this command follows it to the same report.
+    """
+    params = {
+        "kind": kind,
+        "path": str(file.absolute()),
+        "preset": preset,
+        "mapping": str(mapping.absolute()) if mapping else None,
+        "source": source,
+    }
+    result = run_job("import", params, title=file.name, show_progress=not as_json)
+    report = report_from_dict(result)
     if as_json:
         console.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
     else:

@@ -17,12 +17,13 @@ from ibis.backends import BaseBackend
 from rich.console import Console
 from rich.table import Table
 
+from guanxi.cli.jobs import run_job
 from guanxi.config import get_settings
 from guanxi.errors import GuanxiError
 from guanxi.models import history
-from guanxi.models.config import default_config_text, load_models_config, parse_models_config
+from guanxi.models.config import default_config_text
+from guanxi.models.jobs import report_from_dict
 from guanxi.models.quadrant import NO_VALUE
-from guanxi.models.run import run_models
 from guanxi.warehouse import connect
 
 app = typer.Typer(
@@ -64,59 +65,59 @@ def run_command(
         ),
     ] = False,
 ) -> None:
-    """Run every model as of a date (default today) and write scores, snapshots, ledger, tags."""
-    with _warehouse() as (settings, con):
-        if config is not None:
-            if not config.exists():
-                console.print(f"[red]config_invalid: no such models file {config}[/red]")
-                raise typer.Exit(1)
-            models_config = parse_models_config(config.read_text(encoding="utf-8"), str(config))
-        else:
-            models_config = load_models_config(settings)
-        with console.status("running the customer models…"):
-            report = run_models(
-                con,
-                settings,
-                as_of=as_of.date() if as_of else None,
-                config=models_config,
-                incremental=incremental,
-            )
-        summary = Table(title=f"models run {report.run_id} as of {report.as_of}", show_header=False)
-        summary.add_row("customers", f"{report.customers:,}")
-        summary.add_row("buyers", f"{report.buyers:,}")
-        if report.incremental:
-            summary.add_row(
-                "incremental: records / customers rebuilt",
-                f"{report.refreshed_records or 0:,} / {report.refreshed_customers or 0:,}",
-            )
-        if report.pareto_customer_share is not None:
-            summary.add_row("customers making 80 % of value", f"{report.pareto_customer_share:.1%}")
-        if report.clv:
-            c = report.clv
-            summary.add_row("BG/NBD", f"r={c['r']:.3f} α={c['alpha']:.3f} a={c['a']:.3f} b={c['b']:.3f}")
-            summary.add_row("Gamma-Gamma", f"p={c['p']:.3f} q={c['q']:.3f} γ={c['gamma']:.3f}")
-        summary.add_row("points ledger entries written", f"{report.ledger_entries:,}")
-        summary.add_row("lifecycle transitions", f"{report.lifecycle_transitions:,}")
-        summary.add_row("tier changes", f"{report.tier_changes:,}")
-        summary.add_row("seconds", f"{report.seconds:.2f}")
-        console.print(summary)
-        if report.segments:
-            segments = Table(title="RFM segments")
-            segments.add_column("segment")
-            segments.add_column("customers", justify="right")
-            for name, count in sorted(report.segments.items(), key=lambda kv: -kv[1]):
-                segments.add_row(name, f"{count:,}")
-            console.print(segments)
-        if report.clusters:
-            clusters = Table(title=f"portrait clusters (silhouette {report.silhouette})")
-            clusters.add_column("cluster", justify="right")
-            clusters.add_column("customers", justify="right")
-            clusters.add_column("description")
-            for cluster in report.clusters:
-                clusters.add_row(str(cluster["cluster"]), f"{cluster['customers']:,}", str(cluster["label"]))
-            console.print(clusters)
-        for warning in report.warnings:
-            console.print(f"[yellow]warning: {warning}[/yellow]")
+    """Run every model as of a date (default today) and write scores, snapshots, ledger, tags.
+
+    While ``guanxi serve`` or ``guanxi worker`` holds the warehouse, it runs there as a job.
+    """
+    if config is not None and not config.exists():
+        console.print(f"[red]config_invalid: no such models file {config}[/red]")
+        raise typer.Exit(1)
+    params = {
+        "as_of": as_of.date().isoformat() if as_of else None,
+        "incremental": incremental,
+        "config": str(config.absolute()) if config else None,
+    }
+    try:
+        report = report_from_dict(run_job("models.run", params, title="models"))
+    except GuanxiError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(1) from err
+    summary = Table(title=f"models run {report.run_id} as of {report.as_of}", show_header=False)
+    summary.add_row("customers", f"{report.customers:,}")
+    summary.add_row("buyers", f"{report.buyers:,}")
+    if report.incremental:
+        summary.add_row(
+            "incremental: records / customers rebuilt",
+            f"{report.refreshed_records or 0:,} / {report.refreshed_customers or 0:,}",
+        )
+    if report.pareto_customer_share is not None:
+        summary.add_row("customers making 80 % of value", f"{report.pareto_customer_share:.1%}")
+    if report.clv:
+        c = report.clv
+        summary.add_row("BG/NBD", f"r={c['r']:.3f} α={c['alpha']:.3f} a={c['a']:.3f} b={c['b']:.3f}")
+        summary.add_row("Gamma-Gamma", f"p={c['p']:.3f} q={c['q']:.3f} γ={c['gamma']:.3f}")
+    summary.add_row("points ledger entries written", f"{report.ledger_entries:,}")
+    summary.add_row("lifecycle transitions", f"{report.lifecycle_transitions:,}")
+    summary.add_row("tier changes", f"{report.tier_changes:,}")
+    summary.add_row("seconds", f"{report.seconds:.2f}")
+    console.print(summary)
+    if report.segments:
+        segments = Table(title="RFM segments")
+        segments.add_column("segment")
+        segments.add_column("customers", justify="right")
+        for name, count in sorted(report.segments.items(), key=lambda kv: -kv[1]):
+            segments.add_row(name, f"{count:,}")
+        console.print(segments)
+    if report.clusters:
+        clusters = Table(title=f"portrait clusters (silhouette {report.silhouette})")
+        clusters.add_column("cluster", justify="right")
+        clusters.add_column("customers", justify="right")
+        clusters.add_column("description")
+        for cluster in report.clusters:
+            clusters.add_row(str(cluster["cluster"]), f"{cluster['customers']:,}", str(cluster["label"]))
+        console.print(clusters)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning: {warning}[/yellow]")
 
 
 @app.command("show")

@@ -10,6 +10,7 @@ from guanxi.plugins import hookimpl
 @hookimpl
 def register_commands(cli: typer.Typer) -> None:
     from guanxi.cli import demo, ingest, serve, users
+    from guanxi.cli import jobs as jobs_cli
     from guanxi.cli import models as models_cli
     from guanxi.cli import reports as reports_cli
     from guanxi.cli import segments as segments_cli
@@ -29,4 +30,5 @@ def register_commands(cli: typer.Typer) -> None:
     cli.add_typer(models_cli.app, name="models")
     cli.add_typer(segments_cli.app, name="segments")
     cli.add_typer(reports_cli.app, name="report")
+    cli.add_typer(jobs_cli.app, name="jobs")
     worker_cli.register(cli)

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from guanxi import segments
 from guanxi.cli.context import console, err_console, fails_cleanly, warehouse
+from guanxi.cli.jobs import run_job
 from guanxi.cli.users import app_db
 from guanxi.config import Settings, get_settings
 from guanxi.errors import ConfigError
@@ -202,13 +203,12 @@ def refresh_command(
     """Recompute members and record entries and exits (idempotent per as-of date)."""
     settings = get_settings()
     day = _as_of(settings, as_of)
-    with app_db(settings) as session, warehouse(settings) as con:
-        results = segments.refresh(con, session, keys or None, as_of=day, now=_now())
-    table = Table("segment", title=f"segments as of {day}")
+    result = run_job("segments.refresh", {"keys": keys or None, "as_of": day.isoformat()}, title="segments")
+    table = Table("segment", title=f"segments as of {result['as_of']}")
     for column in ("members", "entered", "left"):
         table.add_column(column, justify="right")
-    for result in results:
-        table.add_row(escape(result.key), f"{result.members:,}", f"{result.entered:,}", f"{result.left:,}")
+    for row in result["segments"]:
+        table.add_row(escape(row["key"]), f"{row['members']:,}", f"{row['entered']:,}", f"{row['left']:,}")
     console.print(table)
 
 

@@ -8,7 +8,7 @@ to standard error and never carry message bodies or secrets.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
@@ -23,8 +23,15 @@ from guanxi.cli.context import console as out
 from guanxi.cli.context import fails_cleanly
 from guanxi.config import Settings, get_settings
 from guanxi.errors import ConfigError
+from guanxi.jobs import store
+from guanxi.jobs.kinds import JobContext
+from guanxi.jobs.registry import job_kinds, services
+from guanxi.jobs.runner import run_pending
+from guanxi.jobs.runtime import Runtime
+from guanxi.jobs.writer import WriterLock, holder
 from guanxi.marketing import outbox
 from guanxi.marketing.worker import default_worker_id, run_worker
+from guanxi.warehouse import connect
 
 outbox_app = typer.Typer(help="Inspect and repair the outbox of outgoing messages.", no_args_is_help=True)
 
@@ -72,12 +79,65 @@ def worker_command(
     with migrated_session(settings):
         pass
     identity = worker_id or default_worker_id()
-    stats = run_worker(settings, identity, once=once, poll_seconds=poll, batch=batch)
+    with background_work(settings, identity, once=once) as jobs_ran:
+        stats = run_worker(settings, identity, once=once, poll_seconds=poll, batch=batch)
     out.print(
         f"worker {identity}: {stats.sent} sent, {stats.send_failed} failed sends, "
         f"{stats.steps_done} steps done, {stats.steps_failed} failed steps, {stats.dead} dead, "
-        f"{stats.released} released"
+        f"{stats.released} released, {jobs_ran()} jobs run"
     )
+
+
+@contextmanager
+def background_work(settings: Settings, identity: str, *, once: bool) -> Iterator[Callable[[], int]]:
+    """The worker's share of jobs, schedules and services while the block runs; yields a count of jobs run.
+
+    On an embedded DuckDB warehouse the worker takes them only when it can be the
+    warehouse's one writer (``guanxi serve`` not running); otherwise it only
+    delivers messages. On other warehouses every worker runs them. With ``once``
+    the due jobs and one pass of each service run first, in this thread.
+    """
+    lock = WriterLock(settings, role="worker", takes_jobs=True)
+    if not lock.acquire():
+        current = holder(settings)
+        logging.getLogger(__name__).info(
+            "the warehouse is held by %s: this worker delivers messages only",
+            current.describe() if current else "another process",
+        )
+        yield lambda: 0
+        return
+    engine = make_engine(settings)
+    warehouse = connect(settings)
+    sessions = session_factory(engine)
+    ran = 0
+    runtime: Runtime | None = None
+    try:
+        if once:
+            if warehouse.name == "duckdb":
+                with sessions() as session, session.begin():
+                    store.recover_orphans(session, now=datetime.now(UTC))
+            ran = run_pending(
+                settings=settings,
+                sessions=sessions,
+                warehouse=warehouse,
+                worker_id=identity,
+                kinds=job_kinds(),
+                writer=True,
+            )
+            for service in services().values():
+                service.run(
+                    JobContext(settings=settings, warehouse=warehouse, sessions=sessions, now=datetime.now(UTC))
+                )
+        else:
+            runtime = Runtime(settings, sessions, warehouse, worker_id=identity, writer=True)
+            runtime.start()
+        yield lambda: ran
+    finally:
+        if runtime is not None:
+            runtime.stop()
+        warehouse.disconnect()
+        engine.dispose()
+        lock.release()
 
 
 @outbox_app.command("status")

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from guanxi.ingest.jobs import IMPORT
 from guanxi.ingest.preset import Mapping
+from guanxi.jobs.kinds import JobKind
 from guanxi.plugins import hookimpl
 
 
 @hookimpl
 def register_import_presets() -> list[Mapping | Path]:
     return [Path(__file__).parent / "presets"]
+
+
+@hookimpl
+def register_job_kinds() -> list[JobKind]:
+    return [IMPORT]

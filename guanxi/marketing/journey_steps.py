@@ -3,7 +3,7 @@
 A step run is scheduled once per ``(journey, customer, step index)`` — its
 idempotency key is ``<journey>:<customer>:<step>`` and :func:`schedule_step`
 never adds a second row for it. Workers claim due runs with the same lease,
-retry and dead-letter mechanics as the outbox (:mod:`guanxi.marketing.leasing`),
+retry and dead-letter mechanics as the outbox (:mod:`guanxi.appdb.leasing`),
 look up the handler for the run's ``kind`` and commit the handler's effects
 (outbox messages, follow-up steps) together with the run's ``done`` state in one
 transaction: a run whose worker dies is run again after its lease expires, and
@@ -42,11 +42,11 @@ from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from guanxi.appdb.base import Base, UTCDateTime
+from guanxi.appdb.leasing import LeasedWork, LeaseQueue, QueueStates, insert_once
 from guanxi.config import Settings
 from guanxi.errors import ConfigError
 from guanxi.marketing import outbox
 from guanxi.marketing.errors import StepKindUnknownError, StepPayloadError
-from guanxi.marketing.leasing import LeasedWork, LeaseQueue, QueueStates, insert_once
 from guanxi.marketing.templates import render
 from guanxi.plugins import collect, plugin_manager
 

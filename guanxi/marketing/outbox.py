@@ -9,7 +9,7 @@ Guarantees
   The content of the first call wins.
 * **Never two sends from two live workers.** Workers :func:`claim` due messages
   under a lease (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; see
-  :mod:`guanxi.marketing.leasing` for SQLite). A message is sent only by the
+  :mod:`guanxi.appdb.leasing` for SQLite). A message is sent only by the
   worker holding its lease; the lease (``outbox_lease_seconds``) must outlast a
   channel's timeout.
 * **At-least-once delivery to the channel.** A worker that dies between the
@@ -40,9 +40,9 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, sel
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from guanxi.appdb.base import Base, UTCDateTime
+from guanxi.appdb.leasing import LeasedWork, LeaseQueue, QueueStates, insert_once
 from guanxi.config import Settings
 from guanxi.marketing.channels import Envelope
-from guanxi.marketing.leasing import LeasedWork, LeaseQueue, QueueStates, insert_once
 
 STATES = QueueStates(claimed="sending", done="sent")
 """pending, sending, sent, failed, dead."""

@@ -34,6 +34,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.appdb.database import make_engine, session_factory
+from guanxi.appdb.leasing import LeaseQueue, W
 from guanxi.config import Settings
 from guanxi.errors import GuanxiError
 from guanxi.marketing import outbox
@@ -48,7 +49,6 @@ from guanxi.marketing.journey_steps import (
     step_kinds,
     step_queue,
 )
-from guanxi.marketing.leasing import LeaseQueue, W
 
 log = logging.getLogger("guanxi.worker")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from guanxi.jobs.kinds import JobKind
 from guanxi.models import (
     clv,
     credit,
@@ -22,6 +23,7 @@ from guanxi.models import (
     value,
 )
 from guanxi.models.declared import ModelDefinition
+from guanxi.models.jobs import MODELS_RUN
 from guanxi.plugins import hookimpl
 
 BUILT_IN_MODELS: tuple[ModelDefinition[Any], ...] = (
@@ -45,3 +47,8 @@ BUILT_IN_MODELS: tuple[ModelDefinition[Any], ...] = (
 @hookimpl
 def register_models() -> list[ModelDefinition[Any]]:
     return list(BUILT_IN_MODELS)
+
+
+@hookimpl
+def register_job_kinds() -> list[JobKind]:
+    return [MODELS_RUN]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from guanxi.ingest.preset import Mapping
+    from guanxi.jobs.kinds import JobKind, Service
     from guanxi.marketing.channels import ChannelDefinition
     from guanxi.marketing.journey_steps import StepKind
     from guanxi.marketing.triggers import TriggerKind
@@ -64,6 +65,27 @@ def register_journey_triggers() -> list[TriggerKind]:
     ``find(con, *, since, until, params)`` returns an Ibis table of
     ``(customer_id, occurrence_key)`` for the half-open window ``[since, until)``;
     each pair enters the journey once.
+    """
+
+
+@hookspec
+def register_job_kinds() -> list[JobKind]:
+    """Kinds of background job, as :class:`guanxi.jobs.kinds.JobKind` ``(name, run, check, writes_warehouse)``.
+
+    ``run(context, params) -> result`` does the work (an import, a model run, an
+    export …) reporting progress through ``context.progress``; it must be safe to
+    start again from the beginning (a job whose process died is claimed again).
+    ``guanxi jobs run KIND``, schedules, the web app and queued CLI commands start jobs by kind.
+    """
+
+
+@hookspec
+def register_services() -> list[Service]:
+    """Passes repeated every few seconds, as :class:`guanxi.jobs.kinds.Service` ``(name, run, interval)``.
+
+    Run by the process that owns the warehouse (``guanxi serve`` or ``guanxi
+    worker``); ``run(context) -> items handled`` does one bounded, repeatable pass
+    (the event loader moves spooled events into the warehouse this way).
     """
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from guanxi.jobs.kinds import JobKind
 from guanxi.plugins import hookimpl
 from guanxi.segments.conditions import ConditionKind
 from guanxi.segments.conditions.attribute import Attribute
@@ -18,6 +19,7 @@ from guanxi.segments.conditions.behaviour import Behaviour
 from guanxi.segments.conditions.score import Score
 from guanxi.segments.conditions.segment import Segment
 from guanxi.segments.conditions.tag import Tag
+from guanxi.segments.jobs import EXPORT, REFRESH
 
 
 @hookimpl
@@ -33,3 +35,8 @@ def register_migrations() -> list[Path]:
 @hookimpl
 def register_segment_conditions() -> list[ConditionKind[Any]]:
     return [Score(), Attribute(), Tag(), Behaviour(), Segment()]
+
+
+@hookimpl
+def register_job_kinds() -> list[JobKind]:
+    return [REFRESH, EXPORT]

@@ -7,6 +7,7 @@ database is migrated, and closes both on shutdown.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,9 @@ from guanxi.appdb.database import make_engine, session_factory
 from guanxi.appdb.migrate import current_revision, head_revision
 from guanxi.config import Settings
 from guanxi.errors import ConfigError
+from guanxi.jobs.launch import process_id
+from guanxi.jobs.runtime import Runtime
+from guanxi.jobs.writer import WriterLock, holder
 from guanxi.warehouse import connect
 from guanxi.web.api import api_router
 from guanxi.web.errors import install_error_handlers
@@ -31,6 +35,7 @@ from guanxi.web.throttle import SignInThrottle
 from guanxi.web.ui import ui_router
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "guanxi_session"
 SESSION_MAX_AGE = 12 * 60 * 60
 """A session lasts 12 hours from its last change (sign-in, language choice …)."""
@@ -68,13 +73,20 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None, background: bool | None = None) -> FastAPI:
     """A new guanxi web app for ``settings``.
 
     ``clock`` (returning an aware datetime) defaults to the system clock; tests
     pass their own. Startup raises :class:`ConfigError` when the app database
     is not migrated to this version (run ``guanxi init`` or ``guanxi serve``).
+
+    On an embedded DuckDB warehouse the app is its one writer: startup takes the
+    writer lock (waiting while a CLI command holds the file) and, unless
+    ``background`` is false (default ``Settings.jobs_in_app``), runs the jobs,
+    schedules and services of :mod:`guanxi.jobs.runtime` in background threads,
+    so CLI commands started meanwhile are queued here (ADR 0008).
     """
+    run_background = settings.jobs_in_app if background is None else background
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
     @asynccontextmanager
@@ -87,23 +99,54 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     f"the app database is at revision {revision or 'none'}, this guanxi needs {head}; "
                     "run `guanxi init` (or start with `guanxi serve`, which migrates first)"
                 )
-            warehouse = connect(settings)
+            lock = WriterLock(settings, role="serve", takes_jobs=run_background)
+            if not lock.acquire():
+                current = holder(settings)
+                log.warning(
+                    "waiting for %s to finish with the warehouse",
+                    current.describe() if current else "another process",
+                )
+                lock.acquire(wait=True)
+            try:
+                warehouse = connect(settings)
+            except BaseException:
+                lock.release()
+                raise
         except BaseException:
             engine.dispose()
             raise
+        sessions = session_factory(engine)
+        runtime = (
+            Runtime(
+                settings,
+                sessions,
+                warehouse,
+                worker_id=f"serve:{process_id()}",
+                writer=True,
+                clock=clock or system_clock,
+            )
+            if run_background
+            else None
+        )
         app.state.guanxi = AppState(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             warehouse=warehouse,
             templates=templates,
             clock=clock or system_clock,
             throttle=SignInThrottle(),
+            runtime=runtime,
         )
         try:
+            if runtime is not None:
+                runtime.start()
             yield
         finally:
+            if runtime is not None:
+                runtime.stop()
             warehouse.disconnect()
+            lock.release()
             engine.dispose()
 
     app = FastAPI(

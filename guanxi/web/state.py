@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from guanxi.config import Settings
+from guanxi.jobs.runtime import Runtime
 from guanxi.web.throttle import SignInThrottle
 
 Clock = Callable[[], datetime]
@@ -42,6 +43,8 @@ class AppState:
     clock: Clock
     throttle: SignInThrottle
     warehouse_lock: threading.Lock = field(default_factory=threading.Lock)
+    runtime: Runtime | None = None
+    """The background jobs, schedules and services of this process (``None`` when switched off)."""
 
     @contextmanager
     def warehouse_connection(self) -> Iterator[BaseBackend]:

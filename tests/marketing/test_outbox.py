@@ -11,9 +11,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from guanxi.appdb.database import session_factory
+from guanxi.appdb.leasing import LeaseQueue, QueueStates, RetryPolicy
 from guanxi.config import Settings
 from guanxi.marketing import outbox
-from guanxi.marketing.leasing import LeaseQueue, QueueStates, RetryPolicy
 from guanxi.marketing.outbox import Delivery, OutboxMessage
 from tests.appdb_fixtures import postgres_url
 

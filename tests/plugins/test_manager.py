@@ -139,5 +139,5 @@ def test_docs_list_every_hook_with_its_current_text() -> None:
     assert page == with_reference(page), "run: python -m guanxi.plugins.reference docs/plugins.md"
     between = page.split(BEGIN, 1)[1].split(END, 1)[0]
     assert [line[5:-1] for line in between.splitlines() if line.startswith("### `")] == hook_names()
-    assert len(hook_names()) == 14
+    assert len(hook_names()) == 16
     assert hook_reference() in page

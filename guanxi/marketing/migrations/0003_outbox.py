@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _leased_work() -> list[sa.Column[object]]:
-    """The columns every leased-work table shares (guanxi.marketing.leasing.LeasedWork)."""
+    """The columns every leased-work table shares (guanxi.appdb.leasing.LeasedWork)."""
     return [
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
