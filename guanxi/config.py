@@ -81,7 +81,10 @@ class Settings(BaseSettings):
         20_000, ge=1, description="Most spooled events one loader pass moves into the warehouse."
     )
     events_resolve: bool = Field(
-        True, description="Resolve the identities of new records after each load that wrote rows."
+        True, description="Resolve the identities of new records from events incrementally (no full resolve)."
+    )
+    events_resolve_seconds: float = Field(
+        10.0, gt=0, le=3600, description="Seconds between two incremental resolves of what the loader wrote."
     )
     events_key_cache_seconds: float = Field(
         10.0, ge=0, le=300, description="How long a write key's check is remembered in-process (0: never)."

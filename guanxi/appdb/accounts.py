@@ -2,7 +2,10 @@
 
 A user signs in with a password (stored only as an argon2 hash); an API key
 is a random token for programs (stored only as a SHA-256 digest, recognised by
-its visible ``prefix``). Both carry a :class:`~guanxi.appdb.roles.Role`.
+its visible ``prefix``). Both carry a :class:`~guanxi.appdb.roles.Role`; a key
+also carries its *scopes* (``api``: the ``/v1`` JSON API; ``ingest``: the
+Segment-compatible event intake, see :mod:`guanxi.events`) and, for ingest
+keys, the ``source`` its events are stored under.
 """
 
 from __future__ import annotations
@@ -69,10 +72,19 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    scopes: Mapped[str] = mapped_column(String(64), default="api", server_default="api")
+    """Comma-separated scopes, in canonical order (``api``, ``ingest``, ``api,ingest``)."""
+    source: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """For ``ingest`` keys: the ``source`` of the events it writes (``None``: the events default)."""
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        """The key's scopes as a set."""
+        return frozenset(part for part in self.scopes.split(",") if part)
 
     def __repr__(self) -> str:
         return f"ApiKey(id={self.id!r}, prefix={self.prefix!r}, role={self.role.value!r})"

@@ -144,18 +144,28 @@ class LeaseQueue(Generic[W]):
             and_(model.state == states.claimed, model.lease_expires_at <= now),
         )
 
-    def claim(self, session: Session, worker_id: str, limit: int, now: datetime) -> list[W]:
+    def claim(
+        self,
+        session: Session,
+        worker_id: str,
+        limit: int,
+        now: datetime,
+        *,
+        where: ColumnElement[bool] | None = None,
+    ) -> list[W]:
         """Lease up to ``limit`` due rows to ``worker_id``, oldest due first.
 
-        The caller commits right away, so the lease is visible to other workers
-        before any slow work starts.
+        ``where`` narrows the rows this worker takes (the jobs queue: only jobs
+        this process may run). The caller commits right away, so the lease is
+        visible to other workers before any slow work starts.
         """
         model = self.model
         self._bury_abandoned(session, now)
+        due = self.due(now) if where is None else and_(self.due(now), where)
         candidates = list(
             session.scalars(
                 select(model.id)
-                .where(self.due(now))
+                .where(due)
                 .order_by(model.next_attempt_at, model.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -166,7 +176,7 @@ class LeaseQueue(Generic[W]):
         claimed = list(
             session.scalars(
                 update(model)
-                .where(model.id.in_(candidates), self.due(now))
+                .where(model.id.in_(candidates), due)
                 .values(
                     state=self.states.claimed,
                     attempts=model.attempts + 1,

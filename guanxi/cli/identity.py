@@ -125,14 +125,45 @@ def resolve_command(
         bool, typer.Option("--probabilistic", help="Also match by name, birthday, address and city (Splink).")
     ] = False,
     rules: RulesOption = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental", help="Place only records that arrived since the last run; merges wait for a full run."
+        ),
+    ] = False,
 ) -> None:
     """Resolve every record to a customer id and rebuild the golden records.
 
     While ``guanxi serve`` or ``guanxi worker`` holds the warehouse, it runs there as a job.
     """
-    params = {"probabilistic": probabilistic, "rules": str(rules.absolute()) if rules else None}
+    params = {
+        "probabilistic": probabilistic,
+        "incremental": incremental,
+        "rules": str(rules.absolute()) if rules else None,
+    }
     result = run_job("resolve", params, title="resolve")
-    _print_report(resolve_report_from_dict(result))
+    if result.get("incremental"):
+        _print_incremental(result)
+    else:
+        _print_report(resolve_report_from_dict(result))
+
+
+def _print_incremental(result: dict[str, Any]) -> None:
+    table = Table(title=f"incremental resolve {result['run_id']}", show_header=False)
+    for label, key in (
+        ("records seen", "records"),
+        ("new records", "new_records"),
+        ("joined an existing customer", "joined"),
+        ("new customers", "created"),
+        ("left for the full resolve", "unplaced"),
+        ("golden records refreshed", "refreshed"),
+        ("notes waiting for a full resolve", "pending"),
+    ):
+        table.add_row(label, f"{result[key]:,}")
+    table.add_row("seconds", f"{result['seconds']:.1f}")
+    _console().print(table)
+    if result["needs_full_resolve"]:
+        _console().print("[yellow]some records link customers that must merge or split: run `guanxi resolve`[/]")
 
 
 identity_app.command("resolve")(resolve_command)

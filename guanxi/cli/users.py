@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from guanxi.appdb import api_keys, users
@@ -29,6 +29,7 @@ from guanxi.appdb.roles import parse_role
 from guanxi.cli.context import console as out
 from guanxi.cli.context import fails_cleanly
 from guanxi.config import Settings, get_settings
+from guanxi.events.writekeys import DEFAULT_SOURCE
 
 app = typer.Typer(help="Manage the users and API keys of the app database.", no_args_is_help=True)
 ACTOR = "cli"
@@ -188,26 +189,53 @@ def set_password(
 def add_key(
     name: Annotated[str, typer.Argument(help="What the key is for, e.g. 'ERP sync'.")],
     role: Annotated[str, typer.Option(help="admin, analyst, marketer, sales or viewer")] = "viewer",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="api (the /v1 JSON API) and/or ingest (a write key for /v1/track, /v1/batch …); "
+            "repeat it or give a comma list. Default: api.",
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="For ingest keys: the source its events are stored under (default: segment)."),
+    ] = None,
 ) -> None:
-    """Issue an API key for the /v1 API; the key is printed once."""
+    """Issue an API key for the /v1 API or the event intake; the key is printed once."""
+    scopes = api_keys.parse_scopes(scope or [api_keys.SCOPE_API])
     with app_db() as session:
-        issued = api_keys.issue_api_key(session, name=name, role=parse_role(role), actor=ACTOR, now=now())
+        issued = api_keys.issue_api_key(
+            session, name=name, role=parse_role(role), actor=ACTOR, now=now(), scopes=scopes, source=source
+        )
         secret, prefix = issued.secret, issued.record.prefix
-    out.print(f"API key {prefix} ({role}); send it as the X-API-Key header. It is shown only this once:")
+    uses = []
+    if api_keys.SCOPE_API in scopes:
+        uses.append("send it as the X-API-Key header")
+    if api_keys.SCOPE_INGEST in scopes:
+        uses.append(f"use it as the write key of a Segment client (source {issued.record.source or DEFAULT_SOURCE})")
+    out.print(f"API key {prefix} ({role}; {', '.join(scopes)}); {' or '.join(uses)}. It is shown only this once:")
     out.print(secret, soft_wrap=True, highlight=False)
 
 
 @app.command("keys")
 @fails_cleanly
 def keys() -> None:
-    """List API keys (prefixes only)."""
-    table = Table("prefix", "name", "role", "created", "last used", "revoked")
+    """List API keys (prefixes only) with their scopes; an ingest key shows its event source: ``ingest (web)``."""
+    table = Table(
+        Column("prefix", no_wrap=True), "name", "role", Column("scopes", no_wrap=True), "created", "last used", "revoked"
+    )
     with app_db() as session:
         for key in api_keys.list_api_keys(session):
+            scopes = [
+                f"{scope} ({key.source or DEFAULT_SOURCE})" if scope == api_keys.SCOPE_INGEST else scope
+                for scope in key.scopes.split(",")
+            ]
             table.add_row(
                 key.prefix,
                 escape(key.name),
                 key.role.value,
+                ", ".join(scopes),
                 f"{key.created_at:%Y-%m-%d}",
                 f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "—",
                 f"{key.revoked_at:%Y-%m-%d}" if key.revoked_at else "",

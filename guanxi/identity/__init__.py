@@ -4,6 +4,8 @@ Public API (everything takes an Ibis backend from :func:`guanxi.warehouse.connec
 and the :class:`~guanxi.config.Settings`):
 
 * :func:`resolve` — raw tables → ``identity_map`` + ``customers`` (golden records);
+* :func:`resolve_incremental` — only the records that arrived since the last run, merges
+  and splits left to the next :func:`resolve` (:class:`IncrementalReport`);
 * :func:`customer_360` — everything about one customer, by id, phone or e-mail;
 * :func:`merge` / :func:`unmerge` — a person's decisions, kept by every later run;
 * :func:`review_queue` / :func:`decide_reviews` — the probabilistic grey zone;
@@ -19,6 +21,7 @@ from guanxi.identity.blocklist import BlockEntry, block_add, block_list, block_r
 from guanxi.identity.customer360 import Customer360, TimelineEntry, customer_360, find_customer
 from guanxi.identity.errors import AmbiguousKeyError, CustomerRetiredError, IdentityInputError
 from guanxi.identity.guards import shared_identifiers
+from guanxi.identity.incremental import IncrementalReport, resolve_incremental
 from guanxi.identity.manual import decide_reviews, merge, review_queue, unmerge
 from guanxi.identity.probabilistic import MatchOutcome
 from guanxi.identity.resolve import ResolveReport, resolve
@@ -38,6 +41,7 @@ __all__ = [
     "CustomerRetiredError",
     "IdentityInputError",
     "IdentityRules",
+    "IncrementalReport",
     "MatchOutcome",
     "ProbabilisticRules",
     "ResolveReport",
@@ -52,6 +56,7 @@ __all__ = [
     "load_rules",
     "merge",
     "resolve",
+    "resolve_incremental",
     "review_queue",
     "shared_identifiers",
     "unmerge",

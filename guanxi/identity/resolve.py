@@ -21,6 +21,7 @@ from ibis.backends import BaseBackend
 from guanxi.config import Settings
 from guanxi.identity.clock import wall_clock
 from guanxi.identity.companies import companies, company_contacts
+from guanxi.identity.exclusive import one_at_a_time
 from guanxi.identity.golden import (
     customer_base,
     customer_observations,
@@ -58,7 +59,38 @@ from guanxi.identity.stable_ids import (
     previous_members,
 )
 from guanxi.portable import rename_table, without
+from guanxi.progress import Progress, Steps
 from guanxi.tables import CUSTOMERS, IDENTITY_MAP, TableSpec
+
+RESOLVE_STEPS = (
+    "sightings",
+    "records",
+    "identifiers",
+    "flags",
+    "observations",
+    "matching",
+    "edges",
+    "graph",
+    "ids",
+    "golden",
+    "publish",
+)
+"""The steps of a run, in order, as :func:`resolve` reports them (``matching`` only with ``probabilistic``)."""
+
+STEP_LABELS = {
+    "sightings": "reading sightings",
+    "records": "numbering records",
+    "identifiers": "collecting identifiers",
+    "flags": "flagging identifiers",
+    "observations": "collecting observations",
+    "matching": "probabilistic matching",
+    "edges": "building edges",
+    "graph": "connecting the graph",
+    "ids": "assigning ids",
+    "golden": "building golden records",
+    "publish": "publishing",
+}
+"""The progress message of each step in :data:`RESOLVE_STEPS`."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +200,7 @@ def _pending_reviews(links: ir.Table, identity_map: ir.Table) -> ir.Table:
     return joined.filter(left.customer_id != right.customer_id)
 
 
+@one_at_a_time
 def resolve(
     con: BaseBackend,
     settings: Settings,
@@ -175,6 +208,7 @@ def resolve(
     now: datetime,
     probabilistic: bool = False,
     rules: IdentityRules | None = None,
+    progress: Progress | None = None,
 ) -> ResolveReport:
     """Resolve every record in the raw tables to a customer and rebuild the golden records.
 
@@ -185,37 +219,49 @@ def resolve(
     ``settings.timezone``) stamps what this run changes. With
     ``probabilistic=True`` the Splink step runs first and its links count in this
     run. ``rules`` default to :func:`~guanxi.identity.rules.load_rules` of
-    ``identity.yaml``. Raises :class:`~guanxi.errors.WarehouseError` when the
-    graph does not converge.
+    ``identity.yaml``. ``progress`` is told each step of :data:`RESOLVE_STEPS` as
+    it starts (``done`` = steps finished, ``total`` = steps of this run, message
+    from :data:`STEP_LABELS`) and ``(total, total, "done")`` once the outputs are
+    published; it does not change the results. Raises
+    :class:`~guanxi.errors.WarehouseError` when the graph does not converge.
     """
     started = time.perf_counter()
     chosen = rules if rules is not None else load_rules(rules_path(settings))
     stamp = wall_clock(now, settings)
     run_id = f"{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     ensure_identity_tables(con)
+    names = RESOLVE_STEPS if probabilistic else tuple(n for n in RESOLVE_STEPS if n != "matching")
+    steps = Steps(names, progress, STEP_LABELS)
     stage = _Stage(con)
     try:
         known = con.table(IDENTITY_RECORDS.name)
+        steps.start("sightings")
         rows = stage.put("sightings", sightings(con, chosen))
+        steps.start("records")
         records = stage.put("records", numbered_records(record_activity(rows), known, stamp))
+        steps.start("identifiers")
         identifiers = stage.put_output(
             "identifiers", IDENTITY_IDENTIFIERS, distinct_identifiers(identifiers_from(rows, chosen))
         )
+        steps.start("flags")
         counts = identifier_record_counts(identifiers, chosen)
         flags = stage.put_output(
             "flags", IDENTIFIER_FLAGS, identifier_flags(con, settings, counts, chosen, stamp)
         )
+        steps.start("observations")
         observed = stage.put("observations", observations(rows))
         detached = con.table(DETACHED.name)
         nodes = records.select("node", "source", "source_customer_id")
 
         outcome: MatchOutcome | None = None
         if probabilistic:
+            steps.start("matching")
             profiles = stage.put("profiles", record_profiles(observed, nodes, detached))
             scored_name = stage.name("scored")
             outcome = match_pairs(con, profiles, chosen.probabilistic, output=scored_name)
             replace_probabilistic(con, node_pairs_to_records(con.table(scored_name), nodes), chosen, stamp)
 
+        steps.start("edges")
         links = con.table(LINKS.name)
         edges = stage.put(
             "edges",
@@ -224,6 +270,7 @@ def resolve(
                 link_edges(links, nodes, detached),
             ),
         )
+        steps.start("graph")
         graph = connected_components(con, nodes, edges, output=stage.name("components"))
         components = con.table(graph.table)
         members = stage.put(
@@ -233,6 +280,7 @@ def resolve(
             ),
         )
 
+        steps.start("ids")
         previous_map = con.table(IDENTITY_MAP.name)
         first_new = next_customer_id(previous_map, con.table(HISTORY.name))
         previous = stage.put("previous", previous_members(previous_map, members))
@@ -244,6 +292,7 @@ def resolve(
             "events", history_events(previous_map, previous, assigned, members, run_id=run_id, now=stamp)
         )
 
+        steps.start("golden")
         observed_by_customer = stage.put(
             "customer_observations", customer_observations(observed, new_map, chosen)
         )
@@ -258,6 +307,7 @@ def resolve(
         stage.put_output("companies", COMPANIES, companies(observed_by_customer))
         stage.put_output("seniority", IDENTITY_RECORDS, seniority_rows(records, known))
 
+        steps.start("publish")
         event_counts = {
             row["event"]: int(row["n"])
             for row in events.group_by("event").agg(n=events.customer_id.nunique()).to_pyarrow().to_pylist()
@@ -295,6 +345,7 @@ def resolve(
         run_row = {name: getattr(report, name) for name in RUNS.columns if name not in {"started_at"}}
         run_row["started_at"] = stamp
         con.insert(RUNS.name, ibis.memtable([run_row], schema=RUNS.schema))
+        steps.finish("done")
         return report
     finally:
         stage.drop_all()

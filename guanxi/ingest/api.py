@@ -50,6 +50,7 @@ from guanxi.ingest.preset import (
 )
 from guanxi.ingest.report import ImportReport
 from guanxi.ingest.transform import Transform
+from guanxi.progress import Progress, Steps
 
 Step = Callable[[str], None]
 STEPS = ("read", "normalise", "validate", "merge")
@@ -103,13 +104,17 @@ def import_file(
     source: str | None = None,
     now: datetime | None = None,
     on_step: Step | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import ``path`` as ``kind`` into the warehouse ``con``; see the module docstring.
 
     ``now`` (wall-clock in ``settings.timezone``) stamps the batch; ``on_step`` is
-    called with each step name as it starts (for progress bars). Raises
-    FileFormatError, MappingError or UnknownPresetError before anything is
-    written; any other failure rolls the transaction back and re-raises.
+    called with each step name as it starts (for progress bars); ``progress`` is
+    told ``(index, len(STEPS), name)`` as each of :data:`STEPS` starts and
+    ``(len(STEPS), len(STEPS), "done")`` once the merge is committed; neither
+    changes the result. Raises FileFormatError, MappingError or
+    UnknownPresetError before anything is written; any other failure rolls the
+    transaction back and re-raises.
     """
     if con.name != "duckdb":
         raise BackendUnsupportedError(
@@ -118,7 +123,13 @@ def import_file(
         )
     started = time.perf_counter()
     stamp = now or datetime.now(settings.zone).replace(tzinfo=None)
-    step = on_step or (lambda _name: None)
+    steps = Steps(STEPS, progress)
+
+    def step(name: str) -> None:
+        if on_step is not None:
+            on_step(name)
+        steps.start(name)
+
     raw: Any = getattr(con, "con")  # noqa: B009 - the DuckDB connection under the Ibis backend
     file_path = Path(path)
 
@@ -145,4 +156,5 @@ def import_file(
     step("merge")
     merge_batch(raw, transform, report, stamp)
     report.seconds = round(time.perf_counter() - started, 3)
+    steps.finish("done")
     return report

@@ -67,7 +67,7 @@ def merge_batch(con: Any, t: Transform, report: ImportReport, now: datetime) -> 
     )
     reasons = con.execute(
         "SELECT reason, count(*) FROM (SELECT reason FROM _gx_issues UNION ALL SELECT reason FROM _gx_malformed) "
-        "GROUP BY reason ORDER BY 2 DESC"
+        "GROUP BY reason ORDER BY 2 DESC, 1"
     ).fetchall()
     report.reasons = {str(r): int(n) for r, n in reasons}
     con.execute("BEGIN TRANSACTION")

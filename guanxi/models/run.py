@@ -54,7 +54,11 @@ from guanxi.models.declared import (
 from guanxi.models.engagement import purchase_days
 from guanxi.models.outputs import MODEL_RUNS, declared_tables, ensure_outputs
 from guanxi.models.workspace import Workspace
+from guanxi.progress import Progress, Steps
 from guanxi.tables import TableSpec, conform
+
+INPUTS_STEP, WRITE_STEP = "inputs", "write"
+"""The steps :func:`run_models` reports around its models: preparing the shared inputs, writing the outputs."""
 
 
 @dataclass
@@ -108,6 +112,7 @@ def run_models(
     config: ModelsConfig | None = None,
     incremental: bool = False,
     pm: pluggy.PluginManager | None = None,
+    progress: Progress | None = None,
 ) -> ModelsReport:
     """Run every enabled model as of ``as_of`` (default: today in ``settings.timezone``).
 
@@ -128,6 +133,11 @@ def run_models(
     reference date after it) — those before anything is read or written. A CLV
     or portrait fit that cannot be made (too little history) is skipped with a
     warning, not an error.
+
+    ``progress`` is told each step as it starts: ``preparing inputs``, then each
+    enabled model (message = the model's name, in run order), then ``writing
+    outputs``; ``done`` counts finished steps out of ``len(enabled) + 2``, and a
+    last ``(total, total, "done")`` follows the write. It does not change the results.
     """
     definitions = declared_models(pm)
     config = config or load_models_config(settings, pm)
@@ -141,6 +151,8 @@ def run_models(
     run_key = uuid.uuid4().hex[:12]
     run_id = f"{as_of:%Y%m%d}-{run_key}"
     report = ModelsReport(run_id=run_id, as_of=as_of)
+    steps = _steps(enabled, progress)
+    steps.start(INPUTS_STEP)
     ensure_outputs(con, definitions)
     clock = time.perf_counter()
     with Workspace(con, run_key) as ws:
@@ -151,12 +163,21 @@ def run_models(
             config,
             report,
             _Plan(definitions, enabled, sections),
+            steps,
             started_at=started_at,
             incremental=incremental,
         )
         report.timings = {name: round(seconds, 3) for name, seconds in ws.timings.items()}
     report.seconds = round(time.perf_counter() - clock, 3)
+    steps.finish("done")
     return report
+
+
+def _steps(enabled: tuple[ModelDefinition[Any], ...], progress: Progress | None) -> Steps:
+    """Inputs, one step per enabled model (keyed apart from the other two, labelled with its name), write."""
+    models = {f"model:{d.name}": d.name for d in enabled}
+    labels = {INPUTS_STEP: "preparing inputs", WRITE_STEP: "writing outputs", **models}
+    return Steps((INPUTS_STEP, *models, WRITE_STEP), progress, labels)
 
 
 @dataclass(frozen=True)
@@ -187,6 +208,7 @@ def _run(
     config: ModelsConfig,
     report: ModelsReport,
     plan: _Plan,
+    steps: Steps,
     *,
     started_at: datetime,
     incremental: bool,
@@ -236,10 +258,12 @@ def _run(
 
     parts: dict[str, ir.Table] = {}
     for d in plan.enabled:
+        steps.start(f"model:{d.name}")
         table = d.compute(run.for_model(d, plan.sections[d.name], parts))
         if table is not None:
             parts[d.name] = _checked(d, table)
 
+    steps.start(WRITE_STEP)
     scores_spec, snapshots_spec = declared_tables(plan.definitions)
     this_run = ws.keep("scores", _scores(run, plan, parts, scores_spec))  # read by the writes below
     with ws.timed("write_scores"):

@@ -25,7 +25,10 @@ ENTRY_POINT_GROUP = "guanxi"
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "guanxi.appdb.plugin",
+    "guanxi.jobs.plugin",
+    "guanxi.identity.plugin",
     "guanxi.ingest.plugin",
+    "guanxi.events.plugin",
     "guanxi.models.plugin",
     "guanxi.segments.plugin",
     "guanxi.marketing.plugin",

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from guanxi.appdb.audit import record
 from guanxi.errors import AlreadyExistsError, NotFoundError
+from guanxi.progress import Progress, no_progress
 from guanxi.segments.compiler import compile_spec
 from guanxi.segments.errors import SegmentArchivedError, SegmentInUseError
 from guanxi.segments.membership import RefreshResult, apply_refresh, current_members
@@ -220,6 +221,7 @@ def refresh(
     *,
     as_of: date,
     now: datetime,
+    progress: Progress | None = None,
 ) -> list[RefreshResult]:
     """Recompute members of ``keys`` (every live segment when None) as of ``as_of``.
 
@@ -227,19 +229,24 @@ def refresh(
     last refresh fields (the caller commits the session). Idempotent for the
     same ``as_of``. Every key is checked before anything is written: an
     unknown key raises :class:`NotFoundError`, an archived one ``segment_archived``.
+    ``progress`` is told ``(i, n, key)`` as the i-th of the n segments starts and
+    ``(n, n, "done")`` after the last; it does not change the results.
     """
     rows = list_segments(session) if keys is None else [get_segment(session, key) for key in keys]
     archived = [row.key for row in rows if row.archived]
     if archived:
         raise SegmentArchivedError(f"segment {', '.join(archived)} is archived")
+    report = progress or no_progress
     results = []
-    for row in rows:
+    for done, row in enumerate(rows):
         key = row.key
+        report(done, len(rows), key)
         members = compile_segment(con, session, key, as_of=as_of)
         run_id = f"{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}"
         result = apply_refresh(con, key, members, as_of, run_id)
         row.last_refreshed_at, row.last_as_of, row.member_count = now, as_of, result.members
         results.append(result)
+    report(len(rows), len(rows), "done")
     return results
 
 

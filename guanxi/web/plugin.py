@@ -11,16 +11,29 @@ from guanxi.web.pages import MenuItem
 
 @hookimpl
 def register_pages() -> list[APIRouter]:
-    from guanxi.web.ui import customers, dashboard, imports, preferences, quality, segments, session, users
+    from guanxi.web.ui import (
+        customers,
+        dashboard,
+        imports,
+        jobs,
+        preferences,
+        quality,
+        segments,
+        session,
+        users,
+    )
 
-    return [m.router for m in (session, preferences, dashboard, customers, imports, quality, segments, users)]
+    return [
+        m.router
+        for m in (session, preferences, dashboard, customers, imports, jobs, quality, segments, users)
+    ]
 
 
 @hookimpl
 def register_api_routes() -> list[APIRouter]:
-    from guanxi.web.api import customers, docs, imports, overview, quality, reports, segments, users
+    from guanxi.web.api import customers, docs, imports, jobs, overview, quality, reports, segments, users
 
-    return [m.router for m in (overview, customers, imports, quality, segments, reports, users, docs)]
+    return [m.router for m in (overview, customers, imports, jobs, quality, segments, reports, users, docs)]
 
 
 @hookimpl
@@ -29,6 +42,7 @@ def menu_items() -> list[MenuItem]:
         MenuItem("nav.dashboard", "/", Permission.VIEW, "dashboard", order=100),
         MenuItem("nav.customers", "/customers", Permission.VIEW, "customers", order=200),
         MenuItem("nav.imports", "/imports", Permission.VIEW, "imports", order=300),
+        MenuItem("nav.jobs", "/jobs", Permission.VIEW, "jobs", order=350),
         MenuItem("nav.quality", "/quality", Permission.VIEW, "quality", order=400),
         MenuItem("nav.segments", "/segments", Permission.VIEW, "segments", order=500),
         MenuItem("nav.users", "/users", Permission.MANAGE_USERS, "users", order=800),
@@ -38,6 +52,6 @@ def menu_items() -> list[MenuItem]:
 
 @hookimpl
 def register_translations() -> dict[str, dict[str, str]]:
-    from guanxi.web.i18n import en, zh_cn
+    from guanxi.web.i18n import en, jobs, zh_cn
 
-    return {"zh-CN": zh_cn.MESSAGES, "en": en.MESSAGES}
+    return {"zh-CN": {**zh_cn.MESSAGES, **jobs.ZH_CN}, "en": {**en.MESSAGES, **jobs.EN}}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from guanxi.appdb import api_keys
 from guanxi.appdb.audit import recent
 from guanxi.appdb.roles import Role
-from guanxi.errors import AuthError
+from guanxi.errors import AuthError, PermissionDeniedError, ValidationFailedError
 
 
 def issue(session: Session, now: datetime) -> api_keys.IssuedKey:
@@ -30,7 +30,7 @@ def test_issuing_is_audited_without_the_secret(app_session: Session, now: dateti
     issued = issue(app_session, now)
     entry = recent(app_session, limit=1)[0]
     assert (entry.action, entry.target) == ("api_key.issue", f"api_key:{issued.record.prefix}")
-    assert entry.detail == {"name": "ERP sync", "role": "analyst"}
+    assert entry.detail == {"name": "ERP sync", "role": "analyst", "scopes": ["api"], "source": None}
 
 
 def test_authenticate_accepts_the_key_and_touches_last_use_at_most_once_a_minute(
@@ -70,3 +70,41 @@ def test_list_puts_live_keys_first(app_session: Session, now: datetime) -> None:
     )
     api_keys.revoke_api_key(app_session, new.record, actor="cli", now=now)
     assert [k.prefix for k in api_keys.list_api_keys(app_session)] == [old.record.prefix, new.record.prefix]
+
+
+def test_keys_have_the_api_scope_unless_told_otherwise(app_session: Session, now: datetime) -> None:
+    plain = issue(app_session, now)
+    both = api_keys.issue_api_key(
+        app_session, name="site", role=Role.VIEWER, actor="cli", now=now, scopes=["ingest,api"], source="Web"
+    )
+    assert (plain.record.scopes, plain.record.source) == ("api", None)
+    assert (both.record.scopes, both.record.source) == ("api,ingest", "web")
+
+
+def test_a_key_is_refused_for_a_scope_it_lacks(app_session: Session, now: datetime) -> None:
+    write_key = api_keys.issue_api_key(
+        app_session, name="site", role=Role.ADMIN, actor="cli", now=now, scopes=["ingest"]
+    )
+    assert api_keys.authenticate_api_key(app_session, write_key.secret, now=now, scope="ingest") is write_key.record
+    with pytest.raises(PermissionDeniedError, match="lacks the 'api' scope"):
+        api_keys.authenticate_api_key(app_session, write_key.secret, now=now)
+    with pytest.raises(PermissionDeniedError, match="lacks the 'ingest' scope"):
+        api_keys.authenticate_api_key(app_session, issue(app_session, now).secret, now=now, scope="ingest")
+
+
+@pytest.mark.parametrize(
+    ("scopes", "source", "problem"),
+    [
+        (["write"], None, "unknown API key scope write"),
+        ([" , "], None, "at least one scope"),
+        (["api"], "web", "only to keys with the ingest scope"),
+        (["ingest"], "our web/site", "source 'our web/site'"),
+    ],
+)
+def test_unknown_scopes_and_bad_sources_are_refused(
+    app_session: Session, now: datetime, scopes: list[str], source: str | None, problem: str
+) -> None:
+    with pytest.raises(ValidationFailedError, match=problem):
+        api_keys.issue_api_key(
+            app_session, name="k", role=Role.VIEWER, actor="cli", now=now, scopes=scopes, source=source
+        )

@@ -109,3 +109,20 @@ def test_api_keys_from_the_command_line(env: Settings) -> None:
     assert secret.group(1) not in runner.invoke(users_cli.app, ["keys"]).output
     revoked = runner.invoke(users_cli.app, ["revoke-key", prefix])
     assert f"API key {prefix} revoked" in revoked.output
+
+
+def test_write_keys_from_the_command_line(env: Settings) -> None:
+    issued = runner.invoke(
+        users_cli.app, ["add-key", "website", "--scope", "ingest", "--scope", "api", "--source", "web"]
+    )
+    assert issued.exit_code == 0, issued.output
+    assert "(viewer; api, ingest)" in issued.output
+    assert "write key of a Segment client (source web)" in issued.output
+    prefix = re.search(r"API key (gx_[0-9a-f]{8})", issued.output)
+    assert prefix
+    listing = runner.invoke(users_cli.app, ["keys"])
+    row = next(line for line in listing.output.splitlines() if prefix.group(1) in line)
+    assert "api, ingest (web)" in row
+    bad = runner.invoke(users_cli.app, ["add-key", "x", "--scope", "write"])
+    assert bad.exit_code == 2
+    assert "unknown API key scope write" in bad.output

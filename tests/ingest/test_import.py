@@ -10,6 +10,8 @@ import pytest
 
 from guanxi.errors import MappingError, UnknownPresetError
 from guanxi.ingest import merge
+from guanxi.ingest.api import STEPS
+from tests.progress_calls import ProgressCalls
 
 
 def test_taobao_gbk_export_loads_good_rows_and_quarantines_broken_ones(
@@ -348,3 +350,28 @@ def test_batch_record_matches_the_report(run_import, warehouse):
     assert batch.status == "loaded"
     assert (batch.rows_read, batch.rows_loaded, batch.rows_quarantined) == (6, 3, 3)
     assert len(batch.file_sha256) == 64
+
+
+def test_progress_and_on_step_see_each_step_in_order_and_the_result_is_unchanged(run_import, rows):
+    calls, started = ProgressCalls(), []
+    # when importing with both a progress callable and the older on_step
+    report = run_import(
+        "orders", "taobao_orders_gbk_with_broken_rows.csv", progress=calls, on_step=started.append
+    )
+    # then each step is reported as (index, number of steps, name) as it starts, then the end
+    assert calls.calls == [
+        (0, 4, "read"),
+        (1, 4, "normalise"),
+        (2, 4, "validate"),
+        (3, 4, "merge"),
+        (4, 4, "done"),
+    ]
+    calls.assert_well_formed()
+    assert started == list(STEPS)
+    # and the import is the one made without them
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (6, 3, 3)
+    assert {r["order_id"] for r in rows("raw_orders", "order_id")} == {
+        "3001000000000001",
+        "3001000000000002",
+        "3001000000000003",
+    }

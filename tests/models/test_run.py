@@ -1,14 +1,14 @@
 """A whole model run: the output tables, re-runs, transitions, pruning, reading results back.
 
 The runs are made once for the module (three runs take a while on a busy
-machine): as of 2024-12-31, again as of 2024-12-31, then as of 2025-03-31,
-with ``keep_runs: 2``.
+machine): as of 2024-12-31, again as of 2024-12-31 (this one with a progress
+callable), then as of 2025-03-31, with ``keep_runs: 2``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,12 @@ from guanxi.config import Settings, get_settings
 from guanxi.errors import ConfigError, NotFoundError
 from guanxi.models import ModelsReport, customer_profile, migration, run_models
 from guanxi.models.config import ModelsConfig, OutputConfig, RfmConfig
+from guanxi.models.declared import declared_models
 from guanxi.warehouse import connect
 from tests.models import factories as f
 from tests.models.conftest import load_orders_csv
 from tests.models.factories import AS_OF
+from tests.progress_calls import ProgressCalls
 
 LATER = date(2025, 3, 31)
 DATA = Path(__file__).parent.parent / "data" / "models"
@@ -51,6 +53,10 @@ class Runs:
     settings: Settings
     reports: list[ModelsReport] = field(default_factory=list)
     counts: list[dict[str, int]] = field(default_factory=list)
+    scores: list[Any] = field(default_factory=list)
+    """Each run's ``customer_scores`` rows (a frame by customer id, run id dropped), read right after it."""
+    progress: ProgressCalls = field(default_factory=ProgressCalls)
+    """The calls made during the second run."""
 
 
 def _count(con: BaseBackend, table: str, **equals: Any) -> int:
@@ -70,8 +76,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     seed_shop(con)
     result = Runs(con, settings)
     config = ModelsConfig(output=OutputConfig(keep_runs=2))
-    for as_of in (AS_OF, AS_OF, LATER):
-        result.reports.append(run_models(con, settings, as_of=as_of, config=config))
+    for number, as_of in enumerate((AS_OF, AS_OF, LATER)):
+        progress = result.progress if number == 1 else None
+        report = run_models(con, settings, as_of=as_of, config=config, progress=progress)
+        result.reports.append(report)
+        scores = con.table("customer_scores")
+        result.scores.append(scores.filter(scores.run_id == report.run_id).drop("run_id").to_pandas())
         result.counts.append(
             {name: _count(con, name) for name in ("customer_scores", "score_snapshots", "points_ledger")}
         )
@@ -140,6 +150,31 @@ def test_a_later_run_records_transitions_against_the_earlier_snapshot(runs: Runs
     # and the migration matrix between the two dates accounts for every customer
     matrix = migration(runs.con, from_date=AS_OF, to_date=LATER, dimension="lifecycle_stage").to_pandas()
     assert matrix.customers.sum() == 14
+
+
+def test_a_run_reports_inputs_each_model_and_the_write_in_order(runs: Runs) -> None:
+    # then the second run told its inputs, every model by name in run order, the write, then the end
+    names = [d.name for d in declared_models()]
+    total = len(names) + 2
+    assert runs.progress.calls == [
+        (0, total, "preparing inputs"),
+        *((done, total, name) for done, name in enumerate(names, start=1)),
+        (total - 1, total, "writing outputs"),
+        (total, total, "done"),
+    ]
+    runs.progress.assert_well_formed()
+
+
+def test_a_run_with_progress_scores_like_the_run_without(runs: Runs) -> None:
+    # then the second run (with progress) scored every customer exactly like the first (without)
+    first, second = (s.sort_values("customer_id", ignore_index=True) for s in runs.scores[:2])
+    assert len(second) == 14
+    assert second.equals(first)
+    # and reports the same, but for its id, its timings and the ledger entries the first run already made
+    first_report, second_report = (asdict(r) for r in runs.reports[:2])
+    for varies in ("run_id", "seconds", "timings", "ledger_entries"):
+        first_report.pop(varies), second_report.pop(varies)
+    assert second_report == first_report
 
 
 def test_old_runs_are_pruned_to_keep_runs(runs: Runs) -> None:

@@ -27,6 +27,7 @@ from guanxi.segments import (
     update_segment,
 )
 from guanxi.segments.service import member_ids
+from tests.progress_calls import ProgressCalls
 
 from .scenario import AS_OF
 
@@ -217,3 +218,30 @@ def test_refresh_checks_every_key_before_writing(
         refresh(scenario, app_session, ["gd", "ghost"], as_of=AS_OF, now=now)
     assert SEGMENT_MEMBERS.name not in scenario.list_tables()
     assert get_segment(app_session, "gd").last_as_of is None
+
+
+def test_refresh_reports_each_segment_in_order_and_keeps_the_results(
+    scenario: BaseBackend, app_session: Session, now: datetime
+) -> None:
+    # given two live segments refreshed once without progress
+    create_segment(app_session, "big", {"where": "clv >= 500"}, actor="cli", now=now)
+    create_segment(app_session, "gd", {"where": "province = 广东"}, actor="cli", now=now)
+    plain = refresh(scenario, app_session, as_of=AS_OF, now=now)
+    before = {key: current(scenario, key) for key in ("big", "gd")}
+    calls = ProgressCalls()
+    # when refreshing them again for the same date with a progress callable
+    reported = refresh(scenario, app_session, as_of=AS_OF, now=now, progress=calls)
+    # then each segment is reported by key as it starts, then the end
+    assert calls.calls == [(0, 2, "big"), (1, 2, "gd"), (2, 2, "done")]
+    calls.assert_well_formed()
+    # and the results and members are those of the run without progress
+    assert [(r.key, *counts(r)) for r in reported] == [(r.key, *counts(r)) for r in plain]
+    assert {key: current(scenario, key) for key in ("big", "gd")} == before
+
+
+def test_refreshing_no_segments_reports_the_end_at_once(
+    scenario: BaseBackend, app_session: Session, now: datetime
+) -> None:
+    calls = ProgressCalls()
+    assert refresh(scenario, app_session, as_of=AS_OF, now=now, progress=calls) == []
+    assert calls.calls == [(0, 0, "done")]

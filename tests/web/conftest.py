@@ -4,7 +4,8 @@ GUANXI_TEST_POSTGRES), an app with a fixed clock, and signed-in clients for each
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +103,26 @@ def as_role(client: TestClient, add_user: Callable[..., None]) -> Callable[[Role
 
 
 @pytest.fixture
+def idle_client(
+    app_settings: Settings, now: datetime, add_user: Callable[..., None]
+) -> Iterator[Callable[[Role], TestClient]]:
+    """``idle_client(Role.ANALYST)`` signs in on an app whose job thread is off (``background=False``).
+
+    Jobs submitted there stay ``queued``: what a request does before the job runs can be checked.
+    """
+    upgrade(app_settings)
+    with TestClient(create_app(app_settings, clock=lambda: now, background=False)) as client:
+
+        def signed(role: Role) -> TestClient:
+            add_user(role.value, role)
+            response = sign_in(client, role.value)
+            assert response.status_code == 303, response.text
+            return client
+
+        yield signed
+
+
+@pytest.fixture
 def warehouse_con(client: TestClient) -> BaseBackend:
     """The running app's own warehouse connection (to put rows in)."""
     con: BaseBackend = client.app.state.guanxi.warehouse  # type: ignore[attr-defined]
@@ -111,6 +132,32 @@ def warehouse_con(client: TestClient) -> BaseBackend:
 def insert_rows(con: BaseBackend, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (missing columns null) into the canonical table ``spec``."""
     con.insert(spec.name, pa.Table.from_pylist(rows, schema=spec.schema.to_pyarrow()))
+
+
+def wait_for_job(
+    client: TestClient, job_id: int, *, headers: Mapping[str, str] | None = None, seconds: float = 60
+) -> dict[str, Any]:
+    """Poll ``/v1/jobs/{job_id}`` until the job has ended (the app's job thread runs it); return it.
+
+    The job runs in a real background thread, so this waits for it, polling
+    every 20 ms up to ``seconds``.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        response = client.get(f"/v1/jobs/{job_id}", headers=dict(headers or {}))
+        assert response.status_code == 200, response.text
+        job: dict[str, Any] = response.json()
+        if job["finished"]:
+            return job
+        assert time.monotonic() < deadline, f"job {job_id} still {job['state']} after {seconds}s"
+        time.sleep(0.02)
+
+
+def job_id_of(location: str) -> int:
+    """The job number of a ``/jobs/N`` or ``/v1/jobs/N`` address."""
+    found = re.fullmatch(r"(?:/v1)?/jobs/(\d+)", location)
+    assert found, f"not a job address: {location}"
+    return int(found.group(1))
 
 
 RAW = RAW_TABLES

@@ -10,8 +10,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from guanxi.appdb.roles import Permission, Role
+from guanxi.jobs.store import ORIGINS
+from guanxi.jobs.tables import ALL_STATES
 from guanxi.tables import RAW_TABLES
 from guanxi.web.i18n import catalogues, translate
+from guanxi.web.ui.jobs import QUICK_STARTS, STEP_WORDS
 
 from .conftest import csrf_of
 
@@ -57,6 +60,10 @@ def test_every_computed_key_family_is_complete() -> None:
         "permission.": [p.value for p in Permission],
         "kind.": list(RAW_TABLES),
         "status.": ["loaded", "partial", "failed", "empty", "running"],
+        "jobs.state.": list(ALL_STATES),
+        "jobs.origin.": list(ORIGINS),
+        "jobs.start.": list(QUICK_STARTS),
+        "jobs.step.": list(STEP_WORDS),
     }
     missing = [
         prefix + name
@@ -81,6 +88,11 @@ def test_every_computed_key_family_is_complete() -> None:
         "reason.",
         "severity.",
         "audit.action.",
+        "jobs.state.",
+        "jobs.origin.",
+        "jobs.start.",
+        "jobs.field.",
+        "jobs.hint.",
     }
     assert prefixes <= handled
 

@@ -15,7 +15,7 @@ from guanxi.config import Settings
 from guanxi.tables import IMPORT_BATCHES, IMPORT_QUARANTINE, RAW_ORDERS
 from guanxi.web.batches import list_batches, quarantined_rows
 
-from .conftest import csrf_of, insert_rows
+from .conftest import csrf_of, insert_rows, job_id_of, wait_for_job
 
 DATA = Path(__file__).parents[1] / "data" / "web"
 TAOBAO = DATA / "taobao_orders_bad_phone_and_bad_date.csv"
@@ -122,16 +122,23 @@ def upload(client: TestClient, path: Path, kind: str, name: str | None = None) -
         )
 
 
-def test_analyst_uploads_a_taobao_export_and_lands_on_its_batch(
+def batch_of(client: TestClient, response: object) -> str:
+    """The batch an upload's job created, once the job is done (the upload answered with its page)."""
+    job = wait_for_job(client, job_id_of(response.headers["location"]))  # type: ignore[attr-defined]
+    assert job["state"] == "done", job
+    return str(job["result"]["batch_id"])
+
+
+def test_analyst_uploads_a_taobao_export_and_its_job_imports_it(
     as_role: Callable[[Role], TestClient], app_settings: Settings, warehouse_con: BaseBackend
 ) -> None:
     client = as_role(Role.ANALYST)
     response = upload(client, TAOBAO, "orders", name="淘宝 订单.csv")
     assert response.status_code == 303  # type: ignore[attr-defined]
-    location = response.headers["location"]  # type: ignore[attr-defined]
-    assert location.startswith("/imports/")
-    page = client.get(location).text
-    assert "已导入 淘宝_订单.csv：载入 3 行，隔离 1 行。" in page
+    assert response.headers["location"].startswith("/jobs/")  # type: ignore[attr-defined]
+    batch_id = batch_of(client, response)
+    page = client.get(f"/imports/{batch_id}").text
+    assert "淘宝_订单.csv" in page
     assert "时间无法识别" in page
     saved = list((app_settings.data_dir / "uploads").glob("*/淘宝_订单.csv"))
     assert len(saved) == 1
@@ -139,28 +146,50 @@ def test_analyst_uploads_a_taobao_export_and_lands_on_its_batch(
     assert warehouse_con.table(RAW_ORDERS.name).count().execute() == 3
 
 
-def test_a_file_no_preset_recognises_is_refused_with_the_reason_and_not_kept(
+def test_a_file_no_preset_recognises_fails_its_job_with_the_reason_and_is_not_kept(
     as_role: Callable[[Role], TestClient], app_settings: Settings, tmp_path: Path
 ) -> None:
     odd = tmp_path / "odd.csv"
     odd.write_text("foo,bar\n1,2\n", encoding="utf-8")
     client = as_role(Role.ANALYST)
     response = upload(client, odd, "orders")
-    assert response.headers["location"] == "/imports"  # type: ignore[attr-defined]
-    page = client.get("/imports").text
-    assert "导入未能进行（mapping_invalid）" in page
+    job = wait_for_job(client, job_id_of(response.headers["location"]))  # type: ignore[attr-defined]
+    assert (job["state"], job["error_code"]) == ("failed", "mapping_invalid")
+    assert "no built-in preset recognises" in job["error"]
     assert list((app_settings.data_dir / "uploads").rglob("*.csv")) == []
 
 
-def test_an_empty_upload_is_refused(as_role: Callable[[Role], TestClient], tmp_path: Path) -> None:
+def test_an_empty_upload_is_refused_at_once_without_a_job(
+    as_role: Callable[[Role], TestClient], tmp_path: Path
+) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     client = as_role(Role.ANALYST)
-    upload(client, empty, "orders")
-    assert "the uploaded file is empty" in client.get("/imports").text
+    response = upload(client, empty, "orders")
+    assert response.headers["location"] == "/imports"  # type: ignore[attr-defined]
+    assert "导入未能进行（file_unreadable）：the uploaded file is empty" in client.get("/imports").text
+    assert client.get("/v1/jobs").json() == []
 
 
-def test_upload_through_the_api_returns_the_report(
+def test_an_unknown_preset_is_refused_at_once_without_a_job(
+    as_role: Callable[[Role], TestClient], app_settings: Settings
+) -> None:
+    client = as_role(Role.ANALYST)
+    token = csrf_of(client.get("/imports").text)
+    with TAOBAO.open("rb") as handle:
+        response = client.post(
+            "/imports",
+            data={"kind": "orders", "preset": "no-such-preset", "source": "", "csrf_token": token},
+            files={"file": (TAOBAO.name, handle, "text/csv")},
+            follow_redirects=False,
+        )
+    assert response.headers["location"] == "/imports"
+    assert "导入未能进行（preset_unknown）" in client.get("/imports").text
+    assert client.get("/v1/jobs").json() == []
+    assert list((app_settings.data_dir / "uploads").rglob("*.csv")) == []
+
+
+def test_upload_through_the_api_answers_202_with_the_job_and_its_report_follows(
     as_role: Callable[[Role], TestClient], client: TestClient
 ) -> None:
     from .test_api import issue_key
@@ -173,8 +202,12 @@ def test_upload_through_the_api_returns_the_report(
             files={"file": (TAOBAO.name, handle, "text/csv")},
             headers={"X-API-Key": key},
         )
-    assert response.status_code == 201
-    body = response.json()
+    assert response.status_code == 202
+    queued = response.json()
+    assert response.headers["location"] == f"/v1/jobs/{queued['id']}"
+    assert (queued["kind"], queued["origin"], queued["params"]["kind"]) == ("import", "api", "orders")
+    assert queued["owner"].startswith("api_key:gx_")
+    body = wait_for_job(client, queued["id"], headers={"X-API-Key": key})["result"]
     assert (body["rows_read"], body["rows_loaded"], body["rows_quarantined"], body["preset"]) == (
         4,
         3,
@@ -183,14 +216,33 @@ def test_upload_through_the_api_returns_the_report(
     )
 
 
+def test_an_api_upload_of_an_unknown_kind_is_refused_at_once(
+    as_role: Callable[[Role], TestClient], client: TestClient
+) -> None:
+    from .test_api import issue_key
+
+    key = issue_key(as_role(Role.ADMIN), "analyst")
+    with TAOBAO.open("rb") as handle:
+        response = client.post(
+            "/v1/imports",
+            data={"kind": "invoices"},
+            files={"file": (TAOBAO.name, handle, "text/csv")},
+            headers={"X-API-Key": key},
+        )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "mapping_invalid"
+    assert "unknown import kind 'invoices'" in response.json()["error"]["message"]
+    assert client.get("/v1/jobs", headers={"X-API-Key": key}).json() == []
+
+
 def test_reimporting_the_same_file_shows_the_rows_its_first_import_quarantined(
     as_role: Callable[[Role], TestClient],
 ) -> None:
     client = as_role(Role.ANALYST)
-    first = upload(client, TAOBAO, "orders").headers["location"]  # type: ignore[attr-defined]
-    second = upload(client, TAOBAO, "orders").headers["location"]  # type: ignore[attr-defined]
+    first = batch_of(client, upload(client, TAOBAO, "orders"))
+    second = batch_of(client, upload(client, TAOBAO, "orders"))
     assert first != second
-    assert "此前已导入过" not in client.get(first).text
-    page = client.get(second).text
+    assert "此前已导入过" not in client.get(f"/imports/{first}").text
+    page = client.get(f"/imports/{second}").text
     assert "此前已导入过" in page
     assert "时间无法识别" in page

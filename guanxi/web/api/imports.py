@@ -1,16 +1,17 @@
-"""``/v1/imports``: import history, a batch with its quarantined rows, and file upload."""
+"""``/v1/imports``: import history, a batch with its quarantined rows, and file upload (queued as a job)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
+from guanxi.web.api.jobs import JobPublic, accepted
 from guanxi.web.api.schemas import BatchDetailPublic, PagePublic
 from guanxi.web.auth import CanImport, CanView
 from guanxi.web.batches import Page, batch_quarantine, get_batch, list_batches
-from guanxi.web.imports import run_upload
-from guanxi.web.state import State
+from guanxi.web.imports import queue_upload
+from guanxi.web.state import DbSession, State
 
 router = APIRouter(tags=["imports"])
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
@@ -41,15 +42,24 @@ def batch(
     return BatchDetailPublic(batch=found, quarantine=page_public(rows))
 
 
-@router.post("/imports", status_code=201, summary="Import a file")
+@router.post("/imports", status_code=202, summary="Import a file")
 def upload(
     principal: CanImport,
     state: State,
+    session: DbSession,
+    response: Response,
     file: Annotated[UploadFile, File()],
     kind: Annotated[str, Form()],
     preset: Annotated[str | None, Form()] = None,
     source: Annotated[str | None, Form(max_length=64)] = None,
-) -> dict[str, Any]:
-    """Import an uploaded file (multipart: file, kind, optional preset and source); answers with the import report."""
-    report = run_upload(state, file, kind=kind, preset=preset or None, source=source or None)
-    return report.to_dict()
+) -> JobPublic:
+    """Save an uploaded file (multipart: file, kind, optional preset and source) and queue its import.
+
+    Answers ``202`` with the ``import`` job and ``Location: /v1/jobs/{id}``; when the
+    job is ``done`` its ``result`` is the import report. An unknown kind or preset,
+    an empty file or one over 1 GiB is refused at once (nothing queued).
+    """
+    job = queue_upload(
+        state, session, principal, file, kind=kind, preset=preset or None, source=source or None, origin="api"
+    )
+    return accepted(response, job)

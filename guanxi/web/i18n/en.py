@@ -92,7 +92,6 @@ MESSAGES: dict[str, str] = {
     "imports.value": "Value",
     "imports.reason": "Reason",
     "imports.severity": "Severity",
-    "imports.done": "Imported {file}: {loaded} rows loaded, {quarantined} quarantined.",
     "imports.failed": "The import could not run ({code}): {message}",
     "severity.fatal": "Fatal",
     "severity.warning": "Warning",

@@ -92,7 +92,6 @@ MESSAGES: dict[str, str] = {
     "imports.value": "值",
     "imports.reason": "原因",
     "imports.severity": "级别",
-    "imports.done": "已导入 {file}：载入 {loaded} 行，隔离 {quarantined} 行。",
     "imports.failed": "导入未能进行（{code}）：{message}",
     "severity.fatal": "致命",
     "severity.warning": "警告",

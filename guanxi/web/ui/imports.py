@@ -1,7 +1,8 @@
-"""导入: import history, one batch with its quarantined rows, and the upload form."""
+"""导入: import history, one batch with its quarantined rows, and the upload form (which queues a job)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -13,9 +14,9 @@ from guanxi.ingest.preset import KINDS, available_presets
 from guanxi.web.auth import CanImport, CanView
 from guanxi.web.batches import batch_quarantine, get_batch, list_batches
 from guanxi.web.csrf import CsrfChecked
-from guanxi.web.imports import run_upload
+from guanxi.web.imports import queue_upload
 from guanxi.web.pages import flash, render
-from guanxi.web.state import State
+from guanxi.web.state import DbSession, State
 
 router = APIRouter()
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
@@ -55,23 +56,30 @@ def upload(
     principal: CanImport,
     _csrf: CsrfChecked,
     state: State,
+    session: DbSession,
     file: Annotated[UploadFile, File()],
     kind: Annotated[str, Form()],
     preset: Annotated[str, Form()] = "",
     source: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Save the file under ``data_dir/uploads`` and import it; show the new batch."""
+    """Save the file under ``data_dir/uploads`` and queue its import; show the job's page.
+
+    A refusal that needs no import (unknown preset, empty or oversized file)
+    comes back to the import page with the reason.
+    """
     try:
-        report = run_upload(state, file, kind=kind, preset=preset or None, source=source or None)
+        job = queue_upload(
+            state,
+            session,
+            principal,
+            file,
+            kind=kind,
+            preset=preset or None,
+            source=source or None,
+            origin="web",
+        )
     except GuanxiError as err:
         flash(request, "error", "imports.failed", code=err.code, message=err.message)
         return RedirectResponse("/imports", status_code=303)
-    flash(
-        request,
-        "ok",
-        "imports.done",
-        file=report.file_name,
-        loaded=report.rows_loaded,
-        quarantined=report.rows_quarantined,
-    )
-    return RedirectResponse(f"/imports/{report.batch_id}", status_code=303)
+    flash(request, "info", "jobs.queued", id=job.id, file=Path(str(job.params["path"])).name)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
