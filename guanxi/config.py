@@ -68,10 +68,13 @@ class Settings(BaseSettings):
     jobs_max_attempts: int = Field(3, ge=1, description="Attempts of a job whose process died or crashed.")
     jobs_retry_seconds: float = Field(30, gt=0, description="Wait before retrying a crashed job.")
     jobs_poll_seconds: float = Field(1.0, gt=0, description="Idle wait of the job runner between polls.")
-    jobs_schedule_seconds: float = Field(30, gt=0, description="How often schedules are checked for due slots.")
+    jobs_schedule_seconds: float = Field(
+        30, gt=0, description="How often schedules are checked for due slots."
+    )
     jobs_schedules: bool = Field(True, description="Whether this process creates the jobs of schedules.")
     jobs_in_app: bool = Field(
-        True, description="Whether `guanxi serve` runs jobs, schedules and services itself (the embedded writer)."
+        True,
+        description="Whether `guanxi serve` runs jobs, schedules and services itself (the embedded writer).",
     )
     # Event intake (docs/events.md): the spool is loaded into the warehouse in micro-batches.
     events_load_seconds: float = Field(
@@ -88,6 +91,31 @@ class Settings(BaseSettings):
     )
     events_key_cache_seconds: float = Field(
         10.0, ge=0, le=300, description="How long a write key's check is remembered in-process (0: never)."
+    )
+
+    # Campaigns and the send path (docs/campaigns.md).
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The address customers reach this server at: unsubscribe and confirmation links use it.",
+    )
+    marketing_cap_messages: int = Field(
+        2, ge=0, description="Marketing messages one person may get across channels per cap window."
+    )
+    marketing_cap_days: float = Field(7, gt=0, description="The frequency cap's window in days.")
+    marketing_quiet_start: str = Field("21:00", description="Local time quiet hours start (no marketing).")
+    marketing_quiet_end: str = Field(
+        "08:00", description="Local time quiet hours end; delayed sends go then."
+    )
+    sms_opt_out_suffix: str = Field("回T退订", description="Appended to every marketing SMS.")
+    campaigns_wave_seconds: float = Field(
+        15, gt=0, le=3600, description="How often due campaign waves are looked for and queued as jobs."
+    )
+    mail_bounce_maildir: Path | None = Field(
+        None, description="Return-path Maildir the mail-bounces service reads DSNs from (hard bounces suppress)."
+    )
+    inbound_token: SecretStr | None = Field(
+        None,
+        description="Shared secret providers put in receipt, reply and bounce callback URLs (?token=…).",
     )
 
     @field_validator("timezone")

@@ -258,6 +258,19 @@ class LeaseQueue(Generic[W]):
             {"state": self.states.done, "lease_owner": None, "lease_expires_at": None, **values},
         )
 
+    def settle(self, session: Session, item: W, worker_id: str, state: str, **values: Any) -> bool:
+        """Put ``item`` in ``state`` (plus column ``values``), lease cleared, if ``worker_id`` still holds it.
+
+        For outcomes that are neither done nor failed: deferred (``pending`` at a
+        later time, the claim not counted as an attempt), held, withdrawn.
+        """
+        return self._apply(
+            session,
+            item,
+            worker_id,
+            {"state": state, "lease_owner": None, "lease_expires_at": None, **values},
+        )
+
     def fail(
         self,
         session: Session,

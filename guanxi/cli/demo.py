@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +10,10 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from guanxi.cli.context import console, fails_cleanly, settings
+from guanxi.cli.context import console, fails_cleanly, settings, warehouse
+from guanxi.cli.users import app_db
 from guanxi.demo import DemoResult, run_demo
+from guanxi.demo.consent import FILE, load_demo_consent
 from guanxi.errors import ConfigError
 
 app = typer.Typer(help="Demo data: a seeded Chinese e-commerce shop as real platform exports.")
@@ -123,6 +125,9 @@ def demo_command(
     _print_files(result)
     if result.imports:
         _print_imports(result)
+        with warehouse(current) as con, app_db(current) as session:
+            ledger = load_demo_consent(con, session, current, target, now=datetime.now(UTC))
+        console.print(f"consent ledger {FILE}: {ledger.recorded:,} recorded, {ledger.unchanged:,} unchanged")
     console.print(
         f"{result.spec.orders:,} orders · {result.people:,} people · {result.records:,} records · "
         f"history to {result.spec.end:%Y-%m-%d %H:%M} · generated in {result.generate_seconds:.1f}s, "

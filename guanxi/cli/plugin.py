@@ -9,11 +9,14 @@ from guanxi.plugins import hookimpl
 
 @hookimpl
 def register_commands(cli: typer.Typer) -> None:
+    from guanxi.cli import campaigns as campaigns_cli
+    from guanxi.cli import consent as consent_cli
     from guanxi.cli import demo, ingest, serve, users
     from guanxi.cli import jobs as jobs_cli
     from guanxi.cli import models as models_cli
     from guanxi.cli import reports as reports_cli
     from guanxi.cli import segments as segments_cli
+    from guanxi.cli import tasks as tasks_cli
     from guanxi.cli import worker as worker_cli
     from guanxi.cli.identity import customer_app, identity_app, resolve_command
 
@@ -31,4 +34,8 @@ def register_commands(cli: typer.Typer) -> None:
     cli.add_typer(segments_cli.app, name="segments")
     cli.add_typer(reports_cli.app, name="report")
     cli.add_typer(jobs_cli.app, name="jobs")
+    cli.add_typer(campaigns_cli.app, name="campaigns")
+    cli.add_typer(consent_cli.app, name="consent")
+    cli.add_typer(consent_cli.suppressions_app, name="suppressions")
+    cli.add_typer(tasks_cli.app, name="tasks")
     worker_cli.register(cli)

@@ -25,7 +25,15 @@ Guarantees
   :class:`Delivery` row (time, worker, outcome, error, provider message id).
 
 States: ``pending`` (waiting for its first attempt), ``sending`` (leased to a
-worker), ``sent``, ``failed`` (waiting for a retry), ``dead``.
+worker), ``sent``, ``failed`` (waiting for a retry), ``dead``; and three no
+worker claims: ``held`` (its campaign is paused), ``cancelled`` (its campaign
+was cancelled) and ``suppressed`` (the send-time check found the address
+suppressed or its consent revoked; never sent).
+
+A message may carry who it is for and why (``customer_id``, ``medium``,
+``transactional``, ``campaign_id``, ``wave_index``) so the send-time check and
+campaign controls can act on it, and the provider's delivery receipt
+(``receipt``: ``delivered`` / ``undelivered``, ``receipt_at``, ``receipt_error``).
 
 Functions work in the caller's transaction and never commit.
 """
@@ -36,7 +44,8 @@ import random
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from guanxi.appdb.base import Base, UTCDateTime
@@ -46,10 +55,16 @@ from guanxi.marketing.channels import Envelope
 
 STATES = QueueStates(claimed="sending", done="sent")
 """pending, sending, sent, failed, dead."""
+HELD = "held"
+CANCELLED = "cancelled"
+SUPPRESSED = "suppressed"
+ALL_STATES = (*STATES.all, HELD, CANCELLED, SUPPRESSED)
 
 OUTCOME_SENT = "sent"
 OUTCOME_FAILED = "failed"
 OUTCOME_DEAD = "dead"
+OUTCOME_SUPPRESSED = "suppressed"
+"""The send-time check refused the message (no channel call)."""
 OUTCOME_LEASE_LOST = "lease_lost"
 """The send happened but another worker had taken the message over (its lease expired first)."""
 
@@ -69,6 +84,14 @@ class OutboxMessage(LeasedWork, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     provider_message_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    customer_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    medium: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    transactional: Mapped[bool] = mapped_column(Boolean, default=False)
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    wave_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    receipt: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    receipt_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     def envelope(self) -> Envelope:
         """What a channel needs to send this message (a plain value, no database access)."""
@@ -119,6 +142,11 @@ def enqueue(
     body: str = "",
     payload: dict[str, Any] | None = None,
     not_before: datetime | None = None,
+    customer_id: str | None = None,
+    medium: str | None = None,
+    transactional: bool = False,
+    campaign_id: int | None = None,
+    wave_index: int | None = None,
 ) -> OutboxMessage:
     """Record a message to send at ``not_before`` (default ``now``); idempotent on the key.
 
@@ -136,8 +164,57 @@ def enqueue(
         "attempts": 0,
         "next_attempt_at": not_before or now,
         "created_at": now,
+        "customer_id": customer_id,
+        "medium": medium,
+        "transactional": transactional,
+        "campaign_id": campaign_id,
+        "wave_index": wave_index,
     }
     return insert_once(session, OutboxMessage, OutboxMessage.idempotency_key, values)
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> dict[str, int]:
+    """Record many messages at once (the columns of :func:`enqueue`, ``not_before`` as ``next_attempt_at``).
+
+    Idempotent on each row's ``idempotency_key`` like :func:`enqueue`: keys
+    already stored keep their first message. Returns key → message id for
+    every row. Inserts in chunks of 1,000 rows.
+    """
+    dialect = session.get_bind().dialect.name
+    ids: dict[str, int] = {}
+    for start in range(0, len(rows), 1000):
+        chunk = [
+            {
+                "state": STATES.pending,
+                "attempts": 0,
+                "created_at": now,
+                "subject": "",
+                "body": "",
+                "payload": {},
+                "transactional": False,
+                **row,
+            }
+            for row in rows[start : start + 1000]
+        ]
+        statement = (
+            postgresql.insert(OutboxMessage) if dialect == "postgresql" else sqlite.insert(OutboxMessage)
+        )
+        inserted = session.execute(
+            statement.values(chunk)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboxMessage.id, OutboxMessage.idempotency_key)
+        )
+        found = {str(key): int(mid) for mid, key in inserted}
+        missing = [row["idempotency_key"] for row in chunk if row["idempotency_key"] not in found]
+        if missing:
+            stored = session.execute(
+                select(OutboxMessage.id, OutboxMessage.idempotency_key).where(
+                    OutboxMessage.idempotency_key.in_(missing)
+                )
+            )
+            found.update({str(key): int(mid) for mid, key in stored})
+        ids.update(found)
+    return ids
 
 
 def claim(
@@ -205,6 +282,23 @@ def fail(
     return state
 
 
+def record_withheld(
+    session: Session, message: OutboxMessage, worker_id: str, *, now: datetime, reason: str
+) -> None:
+    """Leave a ``suppressed`` delivery record: the send-time check refused the message (no channel call)."""
+    session.add(
+        Delivery(
+            message_id=message.id,
+            attempt=message.attempts,
+            at=now,
+            worker_id=worker_id,
+            outcome=OUTCOME_SUPPRESSED,
+            error=reason,
+            error_code="send_refused",
+        )
+    )
+
+
 def status_counts(session: Session) -> dict[str, dict[str, int]]:
     """Messages per channel and state: ``{channel: {state: count}}``, every state listed."""
     counts: dict[str, dict[str, int]] = {}
@@ -214,7 +308,7 @@ def status_counts(session: Session) -> dict[str, dict[str, int]]:
         )
     )
     for channel, state, count in rows:
-        counts.setdefault(channel, dict.fromkeys(STATES.all, 0))[state] = int(count)
+        counts.setdefault(channel, dict.fromkeys(ALL_STATES, 0))[state] = int(count)
     return counts
 
 

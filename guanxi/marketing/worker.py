@@ -37,7 +37,7 @@ from guanxi.appdb.database import make_engine, session_factory
 from guanxi.appdb.leasing import LeaseQueue, W
 from guanxi.config import Settings
 from guanxi.errors import GuanxiError
-from guanxi.marketing import outbox
+from guanxi.marketing import gate, outbox
 from guanxi.marketing.channels import ChannelDefinition, ChannelSet
 from guanxi.marketing.errors import is_permanent
 from guanxi.marketing.journey_steps import (
@@ -49,6 +49,7 @@ from guanxi.marketing.journey_steps import (
     step_kinds,
     step_queue,
 )
+from guanxi.marketing.quiet_hours import QuietHours
 
 log = logging.getLogger("guanxi.worker")
 
@@ -75,6 +76,12 @@ class WorkerStats:
     dead: int = 0
     released: int = 0
     lease_lost: int = 0
+    deferred: int = 0
+    """Messages put back until quiet hours end (not attempts)."""
+    suppressed: int = 0
+    """Messages the send-time check refused (suppressed address, consent revoked)."""
+    held: int = 0
+    """Messages of paused or cancelled campaigns taken out of the queue."""
 
 
 class Worker:
@@ -108,6 +115,9 @@ class Worker:
         self.kinds = registered_step_kinds(pm) if kinds is None else step_kinds(kinds)
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.outbox_queue = outbox.outbox_queue(settings)
+        self.quiet = QuietHours.of(
+            settings.marketing_quiet_start, settings.marketing_quiet_end, settings.zone
+        )
         self.step_queue = step_queue(settings)
         self.stats = WorkerStats()
 
@@ -165,12 +175,50 @@ class Worker:
         with self.sessions() as session:
             messages = outbox.claim(session, self.outbox_queue, self.worker_id, self.batch, self.clock())
             session.commit()
+            if not messages:
+                return 0
+            verdicts = gate.check(
+                session, messages, now=self.clock(), quiet=self.quiet, definitions=self.channels.definitions
+            )
+            session.commit()
             for position, message in enumerate(messages):
                 if self.stop_event.is_set() or not self.outbox_queue.starts_in_time(message, self.clock()):
                     self._release(session, self.outbox_queue, messages[position:])
                     break
-                self._deliver(session, message)
+                verdict = verdicts[message.id]
+                if verdict.action == gate.SEND:
+                    self._deliver(session, message)
+                else:
+                    self._withhold(session, message, verdict)
             return len(messages)
+
+    def _withhold(self, session: Session, message: outbox.OutboxMessage, verdict: gate.Verdict) -> None:
+        """Apply a verdict other than send: defer (not an attempt), hold, cancel or suppress."""
+        if verdict.action == gate.DEFER:
+            self.outbox_queue.settle(
+                session,
+                message,
+                self.worker_id,
+                self.outbox_queue.states.pending
+                if message.attempts <= 1
+                else self.outbox_queue.states.failed,
+                attempts=message.attempts - 1,
+                next_attempt_at=verdict.until,
+            )
+            self.stats.deferred += 1
+        else:
+            held = self.outbox_queue.settle(
+                session, message, self.worker_id, verdict.action, last_error=verdict.reason
+            )
+            if held and verdict.action == outbox.SUPPRESSED:
+                outbox.record_withheld(
+                    session, message, self.worker_id, now=self.clock(), reason=verdict.reason
+                )
+                self.stats.suppressed += 1
+            elif held:
+                self.stats.held += 1
+        session.commit()
+        log.info("message %s not sent now: %s", message.id, verdict.reason)
 
     def _deliver(self, session: Session, message: outbox.OutboxMessage) -> None:
         started = time.monotonic()

@@ -234,6 +234,8 @@ class CreditConfig(_Strict):
     restrict_below: float = Field(40, ge=0, le=100)
     serial_refunder_min_orders: int = Field(3, ge=1)
     serial_refunder_rate: float = Field(0.5, gt=0, le=1)
+    do_not_disturb_complaints: int = Field(2, ge=1)
+    """Complaints in the window that make a customer do-not-disturb for marketing."""
 
     @model_validator(mode="after")
     def _levels(self) -> CreditConfig:

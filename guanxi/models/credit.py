@@ -17,10 +17,13 @@ refund_rate − min(complaint_cap, complaint_points · complaints))``;
 ``restricted``. ``no_cash_coupon`` is true for restricted customers and for
 serial refunders (at least ``serial_refunder_min_orders`` paid orders and a
 refund rate ≥ ``serial_refunder_rate``): campaigns must not give them cash
-coupons. A customer with no orders and no tickets scores 100 (good).
+coupons. A customer with at least ``do_not_disturb_complaints`` complaints is
+do-not-disturb: marketing campaigns leave them out (transactional messages
+still go). A customer with no orders and no tickets scores 100 (good).
 
 The declared model (:data:`MODEL`) also replaces the ``credit`` tags after the
-scores are written: ``restriction = no_cash_coupon`` (weight: the refund rate).
+scores are written: ``restriction = no_cash_coupon`` (weight: the refund rate)
+and ``restriction = do_not_disturb`` (weight: the complaints).
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ def _write_tags(ctx: RunContext[CreditConfig], scores: ir.Table) -> None:
     """Replace the credit tags (a restriction per customer the marketing side must respect)."""
     with ctx.ws.timed("write_tags"):
         restricted = scores.filter(scores.no_cash_coupon)
-        rows = restricted.select(
+        coupons = restricted.select(
             "customer_id",
             tag=ibis.literal("restriction"),
             value=ibis.literal("no_cash_coupon"),
@@ -148,6 +151,17 @@ def _write_tags(ctx: RunContext[CreditConfig], scores: ir.Table) -> None:
             run_id=ibis.literal(ctx.run_id),
             as_of=ibis.literal(ctx.as_of),
         )
+        complained = scores.filter(scores.complaints >= ctx.config.do_not_disturb_complaints)
+        quiet = complained.select(
+            "customer_id",
+            tag=ibis.literal("restriction"),
+            value=ibis.literal("do_not_disturb"),
+            weight=complained.complaints.cast("float64"),
+            model=ibis.literal("credit"),
+            run_id=ibis.literal(ctx.run_id),
+            as_of=ibis.literal(ctx.as_of),
+        )
+        rows = coupons.union(quiet)
         portable.delete_where(ctx.con, CUSTOMER_TAGS.name, model="credit")
         ctx.con.insert(CUSTOMER_TAGS.name, conform(rows, CUSTOMER_TAGS))
 

@@ -30,7 +30,7 @@ def _no_channel_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 
 def test_the_built_in_channels_are_registered_through_the_hook() -> None:
     channels = registered_channels()
-    assert list(channels)[:2] == ["email", "webhook"]
+    assert list(channels)[:6] == ["email", "sms", "aliyun_sms", "wechat", "webhook", "task"]
     email, webhook = channels["email"], channels["webhook"]
     assert (email.settings, email.factory) == (SmtpSettings, SmtpChannel.from_settings)
     assert (webhook.settings, webhook.factory) == (WebhookSettings, WebhookChannel.from_settings)
@@ -128,11 +128,11 @@ def test_a_channel_that_cannot_be_built_is_tried_again_on_the_next_use(
 
 
 def test_an_unknown_channel_is_a_permanent_error_listing_the_known_ones() -> None:
-    with pytest.raises(ChannelUnknownError, match="'sms'") as caught:
-        ChannelSet().get("sms")
+    with pytest.raises(ChannelUnknownError, match="'fax'") as caught:
+        ChannelSet().get("fax")
     assert is_permanent(caught.value)
     assert caught.value.code == "channel_unknown"
-    assert "known: email, webhook" in caught.value.message
+    assert "known: aliyun_sms, email, sms, task, webhook, wechat" in caught.value.message
 
 
 def test_explicit_definitions_replace_the_registered_channels() -> None:
@@ -153,12 +153,12 @@ def test_settings_for_a_channel_not_offered_or_of_the_wrong_model_are_refused() 
 
 def test_a_channel_from_a_plugin_is_offered_next_to_the_built_ins() -> None:
     memory = MemoryChannel()
-    with using_plugins(memory.plugin("wechat")):
+    with using_plugins(memory.plugin("line")):
         channels = ChannelSet()
-    assert channels.names[:2] == ("email", "webhook")
-    assert "wechat" in channels.names
-    assert channels.get("wechat") is memory
-    assert "wechat" not in ChannelSet().names
+    assert channels.names[:6] == ("email", "sms", "aliyun_sms", "wechat", "webhook", "task")
+    assert "line" in channels.names
+    assert channels.get("line") is memory
+    assert "line" not in ChannelSet().names
 
 
 def test_a_channel_name_defined_twice_is_refused_naming_both_plugins() -> None:
@@ -196,6 +196,7 @@ def test_a_definition_names_the_variables_of_its_settings() -> None:
         "ca_file": "GUANXI_SMTP_CA_FILE",
         "mail_from": "GUANXI_MAIL_FROM",
         "mail_reply_to": "GUANXI_MAIL_REPLY_TO",
+        "bounce_address": "GUANXI_MAIL_BOUNCE_ADDRESS",
     }
     assert MemoryChannel().definition().variables() == {}
     assert isinstance(MemoryChannel().definition().read_settings(), MemorySettings)

@@ -162,7 +162,16 @@ def test_a_permanent_failure_is_dead_at_once_and_retry_dead_revives_it(
     app_session.commit()
     assert (message.state, message.attempts) == ("dead", 1)
     assert outbox.status_counts(app_session) == {
-        "webhook": {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "dead": 1}
+        "webhook": {
+            "pending": 0,
+            "sending": 0,
+            "sent": 0,
+            "failed": 0,
+            "dead": 1,
+            "held": 0,
+            "cancelled": 0,
+            "suppressed": 0,
+        }
     }
 
     assert outbox.retry_dead(app_session, queue, now + timedelta(hours=1)) == 1

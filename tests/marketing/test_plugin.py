@@ -30,7 +30,7 @@ def without_marketing() -> pluggy.PluginManager:
 
 def test_with_the_marketing_plugin_the_built_ins_are_there() -> None:
     pm = build_plugin_manager(defaults=[MARKETING], entry_points=False)
-    assert list(registered_channels(pm)) == ["email", "webhook"]
+    assert list(registered_channels(pm)) == ["email", "sms", "aliyun_sms", "wechat", "webhook", "task"]
     assert list(registered_step_kinds(pm)) == ["send", "wait", "exit"]
 
 

@@ -16,7 +16,13 @@ from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
 from guanxi.marketing.channels import Envelope
-from guanxi.marketing.channels.smtp import SmtpChannel, SmtpSettings, message_id
+from guanxi.marketing.channels.smtp import (
+    SmtpChannel,
+    SmtpSettings,
+    message_id,
+    verp_address,
+    verp_token,
+)
 from guanxi.marketing.errors import PermanentDeliveryError, TransientDeliveryError
 
 
@@ -25,6 +31,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], EmailMessage]] = []
+        self.raw: list[bytes] = []
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address.endswith("@bounce.example"):
@@ -38,6 +45,7 @@ class Mailbox:
         parsed = message_from_bytes(envelope.original_content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        self.raw.append(envelope.original_content)
         return "250 Message accepted"
 
 
@@ -71,13 +79,14 @@ def channel_for(port: int) -> SmtpChannel:
     return SmtpChannel.from_settings(local)
 
 
-def envelope(recipient: str, key: str = "journey:care:c42:1") -> Envelope:
+def envelope(recipient: str, key: str = "journey:care:c42:1", **payload: Any) -> Envelope:
     return Envelope(
         channel="email",
         recipient=recipient,
         subject="王芳，感谢您的购买 🎉",
         body="亲爱的王芳：\n您的订单已发货，预计两天内送达。\n回复TD退订",
         idempotency_key=key,
+        payload=payload,
     )
 
 
@@ -198,3 +207,117 @@ def test_an_untrusted_certificate_is_refused_as_transient(
             channel.send(envelope("wangfang@example.com"))
     finally:
         controller.stop()
+
+
+HTML = "<p>亲爱的<b>王芳</b>：</p><p>您的订单已发货，预计两天内送达。</p>"
+LONG_URL = "https://haodian.example/unsubscribe?list=care&token=" + "c42a" * 20
+MAILTO = "unsubscribe+c42@haodian.example"
+
+
+def test_an_html_message_arrives_as_plain_then_html_alternatives(mailbox: tuple[Mailbox, int]) -> None:
+    handler, port = mailbox
+
+    channel_for(port).send(envelope("wangfang@example.com", html=HTML))
+
+    [(_, _, message)] = handler.messages
+    assert message.get_content_type() == "multipart/alternative"
+    plain, html = message.iter_parts()
+    assert (plain.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    assert plain.get_content_charset() == html.get_content_charset() == "utf-8"
+    assert plain.get_content() == "亲爱的王芳：\n您的订单已发货，预计两天内送达。\n回复TD退订\n"
+    assert html.get_content() == HTML + "\n"
+    assert message["Subject"] == "王芳，感谢您的购买 🎉"
+
+
+def test_a_message_without_html_stays_plain_text(mailbox: tuple[Mailbox, int]) -> None:
+    handler, port = mailbox
+    channel_for(port).send(envelope("wangfang@example.com", html=None))
+    [(_, _, message)] = handler.messages
+    assert not message.is_multipart()
+    assert message.get_content_type() == "text/plain"
+
+
+def test_unsubscribe_headers_name_both_ways_and_one_click(mailbox: tuple[Mailbox, int]) -> None:
+    handler, port = mailbox
+
+    channel_for(port).send(envelope("wangfang@example.com", unsubscribe={"url": LONG_URL, "mailto": MAILTO}))
+
+    [(_, _, message)] = handler.messages
+    assert message["List-Unsubscribe"] == f"<{LONG_URL}>, <mailto:{MAILTO}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    raw = handler.raw[0].decode("ascii")
+    assert (
+        f"\r\nList-Unsubscribe: <{LONG_URL}>,\r\n <mailto:{MAILTO}>\r\n" in raw
+    )  # folded between entries only
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"mailto": "mailto:" + MAILTO}, f"<mailto:{MAILTO}>"),
+        ({"url": "http://haodian.example/u?c=42"}, "<http://haodian.example/u?c=42>"),
+    ],
+)
+def test_one_click_is_offered_only_with_an_https_url(
+    mailbox: tuple[Mailbox, int], spec: dict[str, str], expected: str
+) -> None:
+    handler, port = mailbox
+    channel_for(port).send(envelope("wangfang@example.com", unsubscribe=spec))
+    [(_, _, message)] = handler.messages
+    assert message["List-Unsubscribe"] == expected
+    assert message["List-Unsubscribe-Post"] is None
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {},
+        "https://haodian.example/u",
+        {"url": "javascript:alert(1)"},
+        {"url": "https://haodian.example/u>, <https://evil.example"},
+        {"mailto": "not an address"},
+    ],
+)
+def test_a_malformed_unsubscribe_is_permanent_without_connecting(spec: Any) -> None:
+    with pytest.raises(PermanentDeliveryError) as caught:
+        channel_for(free_port()).send(envelope("wangfang@example.com", unsubscribe=spec))
+    assert caught.value.code == "email_unsubscribe_invalid"
+
+
+def test_with_a_bounce_address_mail_from_is_the_verp_address(mailbox: tuple[Mailbox, int]) -> None:
+    handler, port = mailbox
+    channel = channel_for(port)
+    channel.bounce_address = "bounces@haodian.example"
+
+    provider_id = channel.send(envelope("wangfang@example.com", key="journey:care:c42:1"))
+
+    [(mail_from, _, message)] = handler.messages
+    assert mail_from == verp_address("bounces@haodian.example", "journey:care:c42:1")
+    token = verp_token(mail_from)
+    assert token is not None
+    assert mail_from == f"bounces+{token}@haodian.example"
+    assert provider_id == message["Message-ID"] == f"<{token}@haodian.example>"
+    assert message["From"] == "好店 <shop@haodian.example>"
+
+
+def test_a_verp_token_reads_back_and_ordinary_tags_are_not_tokens() -> None:
+    address = verp_address("bounces@haodian.example", "k-1")
+    token = verp_token(address)
+    assert token is not None
+    assert len(token) == 40
+    assert (
+        verp_address("bounces@haodian.example", "k-1")
+        == address
+        != verp_address("bounces@haodian.example", "k-2")
+    )
+    assert verp_token(f"Mail Delivery <{address.upper()}>") == token
+    assert verp_token("wangfang+shopping@example.com") is None
+    assert verp_token("bounces@haodian.example") is None
+    assert verp_token("not an address") is None
+
+
+def test_the_bounce_address_is_read_from_guanxi_mail_bounce_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUANXI_MAIL_BOUNCE_ADDRESS", "bounces@haodian.example")
+    assert SmtpChannel.from_settings(SmtpSettings()).bounce_address == "bounces@haodian.example"
+    with pytest.raises(ValueError, match="bare address"):
+        SmtpSettings(bounce_address="Bounces <bounces@haodian.example>")

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from ibis.backends import BaseBackend
 
-from guanxi.models import inputs
+from guanxi.config import Settings
+from guanxi.models import inputs, run_models
 from guanxi.models.config import CreditConfig
 from guanxi.models.credit import credit_scores
 from tests.models import factories as f
@@ -73,3 +74,21 @@ def test_credit_scores_match_the_hand_computed_ones(warehouse: BaseBackend) -> N
         "restricted",
         True,
     )
+
+
+def test_customers_with_repeated_complaints_are_do_not_disturb(warehouse: BaseBackend, settings: Settings) -> None:
+    f.customers(warehouse, [1, 2, 3])
+    f.orders(warehouse, [f.order(f"o{k}", k, DAY, 100) for k in (1, 2, 3)])
+    f.tickets(
+        warehouse,
+        [
+            f.ticket("t1", 1, "complaint", DAY),
+            f.ticket("t2", 1, "complaint", DAY),
+            f.ticket("t3", 2, "complaint", DAY),
+            f.ticket("t4", 3, "praise", DAY),
+        ],
+    )
+    run_models(warehouse, settings.model_copy(update={"models_config": settings.data_dir / "absent.yaml"}), as_of=AS_OF)
+    tags = warehouse.table("customer_tags")
+    rows = tags.filter((tags.model == "credit") & (tags.value == "do_not_disturb")).to_pyarrow().to_pylist()
+    assert [(r["customer_id"], r["weight"]) for r in rows] == [(1, 2.0)]  # two complaints; one is not enough

@@ -17,8 +17,32 @@ from guanxi.web.auth import current_principal
 
 from .conftest import csrf_of
 
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
-"""The only routes anyone may call: signing in and the health check (and /static files)."""
+SIGN_IN_AND_HEALTH = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
+CUSTOMER_ROUTES = {
+    # The unsubscribe page behind the link in every marketing mail: the HMAC-signed token in the path is
+    # the credential (a customer has no account); GET only shows the masked address.
+    ("GET", "/u/{token}"),
+    # Its button and RFC 8058 one-click: a mail client's cross-site POST without cookie or CSRF token by design.
+    ("POST", "/u/{token}"),
+    # The double opt-in link in the confirmation mail (signed, valid 7 days).
+    ("GET", "/consent/confirm/{token}"),
+    # A shop's sign-up form: only starts double opt-in (pending + one confirmation mail per address a day),
+    # throttled per IP and address (tests/web/test_subscriptions.py).
+    ("POST", "/v1/consent/subscribe"),
+}
+PUBLIC = SIGN_IN_AND_HEALTH | CUSTOMER_ROUTES
+"""The only routes anyone may call: signing in, the health check, the customer links (and /static files)."""
+
+
+def inbound_token_routes() -> set[tuple[str, str]]:
+    """Provider callbacks: ``?token=GUANXI_INBOUND_TOKEN`` instead of a principal, checked by a dependency.
+
+    404 while the setting is unset (as in these tests), 401 with a wrong token
+    (tests/web/test_feedback_callbacks.py).
+    """
+    from guanxi.web.api.feedback import router  # noqa: PLC0415
+
+    return {(method, "/v1" + route.path) for route in router.routes for method in route.methods}  # type: ignore[attr-defined]
 
 
 def write_key_routes() -> set[tuple[str, str]]:
@@ -64,11 +88,16 @@ def concrete(path: str) -> str:
 
 
 def test_every_route_except_sign_in_health_and_static_requires_a_principal(app: FastAPI) -> None:
+    from guanxi.web.api.feedback import check_inbound_token  # noqa: PLC0415
+
     unprotected = [
         f"{method} {path}"
         for method, path, dependant in api_routes(app)
-        if (method, path) not in PUBLIC | write_key_routes() and current_principal not in set(calls(dependant))
+        if (method, path) not in PUBLIC | write_key_routes()
+        and current_principal not in set(calls(dependant))
+        and check_inbound_token not in set(calls(dependant))
     ]
+    assert inbound_token_routes() <= {(method, path) for method, path, _ in api_routes(app)}
     routes = all_routes(app)
     others = [r for r in routes if not isinstance(r.original_route, APIRoute | Mount)]  # type: ignore[attr-defined]
     mounts = [r.path for r in routes if isinstance(r.original_route, Mount)]  # type: ignore[attr-defined]
@@ -86,9 +115,15 @@ def test_the_public_routes_exist(app: FastAPI) -> None:
 def test_anonymous_callers_get_401_json_on_every_protected_route(client: TestClient, app: FastAPI) -> None:
     intake = write_key_routes()
     for method, path, _ in api_routes(app):
-        if (method, path) in PUBLIC or (method == "OPTIONS" and (method, path) in intake):
+        if (method, path) in PUBLIC | inbound_token_routes() or (
+            method == "OPTIONS" and (method, path) in intake
+        ):
             continue
-        body = {"userId": "u1", "messageId": "m1", "event": "e", "batch": []} if (method, path) in intake else None
+        body = (
+            {"userId": "u1", "messageId": "m1", "event": "e", "batch": []}
+            if (method, path) in intake
+            else None
+        )
         response = client.request(method, concrete(path), headers={"Accept": "application/json"}, json=body)
         assert response.status_code == 401, f"{method} {path}"
         assert response.json()["error"]["code"] == "auth_failed"

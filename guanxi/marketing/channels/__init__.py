@@ -35,6 +35,8 @@ from guanxi.plugins import collect, plugin_manager
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 """A channel name: lower-case letters, digits and ``_``, at most 32 characters (the outbox column)."""
+ADDRESS_KINDS = ("email", "phone", "wechat_openid", "customer_id")
+"""The contact points a channel can address, as the send path finds them on a profile."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,16 @@ class ChannelDefinition(Generic[S]):
     settings: type[S]
     description: str = ""
     """One line saying what the channel sends through, for listings and docs."""
+    address: str = "customer_id"
+    """Which contact point of a profile the recipient is: ``email``, ``phone``, ``wechat_openid`` or
+    ``customer_id`` (a channel that addresses the person inside guanxi or the seller's own system)."""
+    medium: str = ""
+    """The consent medium (``email``, ``sms``, ``wechat`` …): channels sharing one share consent and
+    suppression (``sms`` and ``aliyun_sms`` are both ``sms``). Empty: the channel's name."""
+    needs_consent: bool = True
+    """Whether marketing on this channel needs a ``granted`` consent of the address."""
+    customer_facing: bool = True
+    """False for channels that reach the seller's staff (sales-rep tasks): no caps, no quiet hours."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or NAME_PATTERN.fullmatch(self.name) is None:
@@ -105,6 +117,15 @@ class ChannelDefinition(Generic[S]):
             )
         if not (isinstance(self.settings, type) and issubclass(self.settings, BaseSettings)):
             raise ConfigError(f"the settings of channel {self.name!r} must be a pydantic-settings class")
+        if self.address not in ADDRESS_KINDS:
+            raise ConfigError(
+                f"channel {self.name!r} addresses {self.address!r}; use one of: {', '.join(ADDRESS_KINDS)}"
+            )
+
+    @property
+    def consent_medium(self) -> str:
+        """The medium consent and suppression are kept under."""
+        return self.medium or self.name
 
     def variables(self) -> dict[str, str]:
         """Field name → the environment variable it is read from (``GUANXI_SMTP_HOST`` …)."""
@@ -197,6 +218,11 @@ class ChannelSet:
     def names(self) -> tuple[str, ...]:
         """The offered channels' names, in registration order."""
         return tuple(self._definitions)
+
+    @property
+    def definitions(self) -> Mapping[str, ChannelDefinition]:
+        """The offered channels' definitions by name."""
+        return self._definitions
 
     def definition(self, name: str) -> ChannelDefinition:
         """The definition of ``name``; raises ChannelUnknownError (permanent) listing the known ones."""

@@ -6,26 +6,51 @@ encoded, the body base64 so it passes servers without 8BITMIME). The
 carries the same id and a receiving system can drop it as a duplicate; it is
 also the provider message id returned by :meth:`SmtpChannel.send`.
 
+With ``message.payload["html"]`` (a string) the e-mail is multipart/alternative:
+the plain body first, the HTML second, both UTF-8 (base64). With
+``message.payload["unsubscribe"] = {"url": "https://…", "mailto": "unsubscribe@…"}``
+(either may be left out) it carries ``List-Unsubscribe: <https://…>, <mailto:…>``
+(RFC 2369) and, when the URL is https, ``List-Unsubscribe-Post:
+List-Unsubscribe=One-Click`` (RFC 8058, which requires HTTPS). The header is
+folded only between its ``<…>`` entries, never inside a URL. A URL that is not
+http(s), contains spaces, commas or angle brackets, or a mailto that is not an
+address, is permanent ``email_unsubscribe_invalid``.
+
+Bounces: with ``GUANXI_MAIL_BOUNCE_ADDRESS`` (``bounces@haodian.example``) the
+envelope sender (MAIL FROM, which becomes the Return-Path) is the VERP address
+``bounces+<token>@haodian.example``, where the token is the 40 hex digits of the
+message's ``Message-ID`` — a SHA-256 prefix of the idempotency key
+(:func:`verp_address`, :func:`verp_token`). So a bounce is traced to its message
+by the address it was returned to, even when the DSN quotes none of our
+headers: ``<token@domain>`` is the provider message id the outbox stored. A
+hash, not a reversible encoding: base32 of a key would pass the 64-octet limit of
+a local part for keys past ~35 bytes and show customer and journey ids to every
+relay on the way. Without the setting MAIL FROM is the From address, as before.
+
 Reply classes: 5xx replies for a recipient or the message are permanent;
 4xx replies, dropped connections, timeouts and a failed login are transient
 (the message is fine; the server or the configuration must recover).
 
 Settings: :class:`SmtpSettings`, read from ``GUANXI_SMTP_*`` plus
-``GUANXI_MAIL_FROM`` and ``GUANXI_MAIL_REPLY_TO`` (and the ``.env`` file).
+``GUANXI_MAIL_FROM``, ``GUANXI_MAIL_REPLY_TO`` and ``GUANXI_MAIL_BOUNCE_ADDRESS``
+(and the ``.env`` file).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import smtplib
 import ssl
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import formatdate, parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NoReturn
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from guanxi.marketing.channels import ChannelSettings, Envelope
@@ -33,7 +58,7 @@ from guanxi.marketing.errors import PermanentDeliveryError, TransientDeliveryErr
 
 
 class SmtpSettings(ChannelSettings):
-    """The ``email`` channel's settings: ``GUANXI_SMTP_*``, ``GUANXI_MAIL_FROM``, ``GUANXI_MAIL_REPLY_TO``.
+    """The ``email`` channel's settings: ``GUANXI_SMTP_*`` and ``GUANXI_MAIL_FROM/REPLY_TO/BOUNCE_ADDRESS``.
 
     The password is a secret: never shown in a repr, a log line or an error.
     """
@@ -57,12 +82,113 @@ class SmtpSettings(ChannelSettings):
         description="From; its domain is the Message-ID domain.",
     )
     mail_reply_to: str | None = Field(None, validation_alias="GUANXI_MAIL_REPLY_TO", description="Reply-To.")
+    bounce_address: str | None = Field(
+        None,
+        validation_alias="GUANXI_MAIL_BOUNCE_ADDRESS",
+        description="Return-path mailbox; MAIL FROM becomes its VERP form local+<token>@domain.",
+    )
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _bounce_address_is_an_address(cls, value: str | None) -> str | None:
+        if value is not None and _ADDRESS.fullmatch(value) is None:
+            raise ValueError("must be a bare address like bounces@example.com")
+        return value
+
+
+_ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+")
+_TOKEN = re.compile(r"[0-9a-f]{40}")
+_URL = re.compile(r"https?://[^\s<>,\"]+")
+
+
+def _digest(idempotency_key: str) -> str:
+    return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
 
 
 def message_id(idempotency_key: str, domain: str) -> str:
     """The ``Message-ID`` of the message with ``idempotency_key``: the same key, the same id."""
-    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
-    return f"<{digest}@{domain}>"
+    return f"<{_digest(idempotency_key)}@{domain}>"
+
+
+def verp_address(bounce_address: str, idempotency_key: str) -> str:
+    """The VERP envelope sender: ``local+<token>@domain``, the token being the Message-ID's 40 hex digits.
+
+    The same key, the same address; :func:`verp_token` reads the token back.
+    """
+    local, _, domain = bounce_address.rpartition("@")
+    return f"{local}+{_digest(idempotency_key)}@{domain}"
+
+
+def verp_token(address: str) -> str | None:
+    """The token of a VERP address (``bounces+<40 hex>@…``, also inside ``Name <…>``), else None.
+
+    Case-insensitive (some relays lower- or upper-case local parts); an ordinary
+    ``user+tag@`` address gives None.
+    """
+    local, at, _ = parseaddr(address)[1].rpartition("@")
+    tag = local.rpartition("+")[2].lower() if "+" in local else ""
+    return tag if at and _TOKEN.fullmatch(tag) else None
+
+
+class _ListHeader(str):
+    """A header of ``<…>`` entries that folds only between entries, so no URL is split or encoded.
+
+    ``EmailMessage`` stores a value that has a ``name`` as it is and asks it to
+    fold itself; the default folding would turn a long URL into RFC 2047
+    encoded words, which no mail client resolves.
+    """
+
+    name: str
+    entries: tuple[str, ...]
+
+    def __new__(cls, name: str, entries: Sequence[str]) -> _ListHeader:
+        header = super().__new__(cls, ", ".join(entries))
+        header.name = name
+        header.entries = tuple(entries)
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        linesep = policy.linesep
+        limit = policy.max_line_length or 78
+        lines = [f"{self.name}: {self.entries[0]}"]
+        for entry in self.entries[1:]:
+            if len(lines[-1]) + len(entry) + 2 <= limit:
+                lines[-1] += f", {entry}"
+            else:
+                lines[-1] += ","
+                lines.append(f" {entry}")
+        return linesep.join(lines) + linesep
+
+
+def unsubscribe_headers(spec: Any) -> dict[str, str]:
+    """``List-Unsubscribe`` (and, for an https URL, ``List-Unsubscribe-Post``) for ``payload["unsubscribe"]``.
+
+    Raises PermanentDeliveryError (``email_unsubscribe_invalid``) when ``spec`` is
+    not ``{"url": "http(s)://…", "mailto": "…@…"}`` with at least one of them.
+    """
+    if not isinstance(spec, Mapping):
+        _bad_unsubscribe("must be an object with url and/or mailto")
+    url, mailto = spec.get("url"), spec.get("mailto")
+    entries: list[str] = []
+    if url is not None:
+        if not isinstance(url, str) or _URL.fullmatch(url) is None:
+            _bad_unsubscribe("url must be an http(s) URL without spaces, commas or angle brackets")
+        entries.append(f"<{url}>")
+    if mailto is not None:
+        address = mailto.removeprefix("mailto:") if isinstance(mailto, str) else ""
+        if _ADDRESS.fullmatch(address.partition("?")[0]) is None:
+            _bad_unsubscribe("mailto must be an e-mail address")
+        entries.append(f"<mailto:{address}>")
+    if not entries:
+        _bad_unsubscribe("needs a url or a mailto")
+    headers: dict[str, str] = {"List-Unsubscribe": _ListHeader("List-Unsubscribe", entries)}
+    if isinstance(url, str) and url.startswith("https://"):
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+def _bad_unsubscribe(problem: str) -> NoReturn:
+    raise PermanentDeliveryError(f"payload unsubscribe: {problem}", code="email_unsubscribe_invalid")
 
 
 @dataclass
@@ -79,6 +205,8 @@ class SmtpChannel:
     reply_to: str | None = None
     ca_file: str | None = None
     """CAs to trust for TLS (PEM); the system's when None. Certificates and host names are always checked."""
+    bounce_address: str | None = None
+    """When set, MAIL FROM is :func:`verp_address` of it; else the From address."""
 
     @classmethod
     def from_settings(cls, settings: SmtpSettings) -> SmtpChannel:
@@ -93,6 +221,7 @@ class SmtpChannel:
             timeout=settings.timeout_seconds,
             reply_to=settings.mail_reply_to,
             ca_file=str(settings.ca_file) if settings.ca_file else None,
+            bounce_address=settings.bounce_address,
         )
 
     def __repr__(self) -> str:  # never shows the password
@@ -104,7 +233,10 @@ class SmtpChannel:
         return address.rpartition("@")[2] or "localhost"
 
     def build(self, message: Envelope) -> EmailMessage:
-        """The e-mail for ``message`` (headers and UTF-8 text body)."""
+        """The e-mail for ``message``: headers, the UTF-8 text body and, with ``payload["html"]``, its HTML twin.
+
+        Raises PermanentDeliveryError when ``payload["unsubscribe"]`` is malformed.
+        """
         email = EmailMessage()
         email["From"] = self.mail_from
         email["To"] = message.recipient
@@ -114,8 +246,20 @@ class SmtpChannel:
         email["Date"] = formatdate(localtime=False, usegmt=True)
         email["Message-ID"] = message_id(message.idempotency_key, self.domain)
         email["X-Guanxi-Idempotency-Key"] = message.idempotency_key
+        if message.payload.get("unsubscribe") is not None:
+            for name, value in unsubscribe_headers(message.payload["unsubscribe"]).items():
+                email[name] = value
         email.set_content(message.body, charset="utf-8", cte="base64")
+        html = message.payload.get("html")
+        if isinstance(html, str):
+            email.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
         return email
+
+    def envelope_sender(self, message: Envelope) -> str | None:
+        """MAIL FROM for ``message``: the VERP bounce address, or None (smtplib then uses From)."""
+        if self.bounce_address is None:
+            return None
+        return verp_address(self.bounce_address, message.idempotency_key)
 
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context(cafile=self.ca_file)
@@ -139,7 +283,7 @@ class SmtpChannel:
         try:
             client = self._connect()
             try:
-                client.send_message(email)
+                client.send_message(email, from_addr=self.envelope_sender(message))
             finally:
                 try:
                     client.quit()

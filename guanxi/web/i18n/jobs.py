@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 ZH_CN: dict[str, str] = {
-    "nav.jobs": "任务",
+    "nav.jobs": "后台任务",
     "jobs.title": "任务",
     "jobs.state.queued": "排队中",
     "jobs.state.running": "运行中",
