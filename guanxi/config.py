@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     )
     worker_poll_seconds: float = Field(2.0, gt=0, description="Idle wait of `guanxi worker` between polls.")
     worker_batch: int = Field(20, ge=1, description="Items `guanxi worker` claims at a time per queue.")
+    worker_send_concurrency: int = Field(
+        8, ge=1, le=64, description="Messages one worker has in flight at once on a channel that allows it."
+    )
     # Jobs (docs/jobs.md): long warehouse work run in the background by the warehouse's owner.
     jobs_lease_seconds: float = Field(
         60, gt=0, description="A running job's claim; renewed while it runs, so only a dead process loses it."
@@ -111,7 +114,8 @@ class Settings(BaseSettings):
         15, gt=0, le=3600, description="How often due campaign waves are looked for and queued as jobs."
     )
     mail_bounce_maildir: Path | None = Field(
-        None, description="Return-path Maildir the mail-bounces service reads DSNs from (hard bounces suppress)."
+        None,
+        description="Return-path Maildir the mail-bounces service reads DSNs from (hard bounces suppress).",
     )
     inbound_token: SecretStr | None = Field(
         None,

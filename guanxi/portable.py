@@ -130,14 +130,22 @@ def execute(con: BaseBackend, statement: sge.Expression) -> None:
             close()
 
 
+def rename_statement(old: str, new: str) -> sge.Expression:
+    """``ALTER TABLE old RENAME TO new`` (both are internal names)."""
+    statement: sge.Expression = AlterTable(
+        this=sge.table_(old, quoted=True), actions=[RenameTable(this=sge.table_(new, quoted=True))]
+    )
+    return statement
+
+
+def drop_statement(name: str) -> sge.Expression:
+    """``DROP TABLE name`` (an internal name)."""
+    return sge.Drop(this=sge.table_(name, quoted=True), kind="TABLE")
+
+
 def rename_table(con: BaseBackend, old: str, new: str) -> None:
     """``ALTER TABLE old RENAME TO new`` in the backend's dialect (both are internal names)."""
-    execute(
-        con,
-        AlterTable(
-            this=sge.table_(old, quoted=True), actions=[RenameTable(this=sge.table_(new, quoted=True))]
-        ),
-    )
+    execute(con, rename_statement(old, new))
 
 
 def replace_table(con: BaseBackend, name: str, expr: ir.Table) -> ir.Table:

@@ -16,11 +16,13 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
 
 from guanxi.config import Settings
 from guanxi.identity.clock import wall_clock
 from guanxi.identity.companies import companies, company_contacts
+from guanxi.identity.deltas import transaction_for
 from guanxi.identity.exclusive import one_at_a_time
 from guanxi.identity.golden import (
     customer_base,
@@ -58,7 +60,7 @@ from guanxi.identity.stable_ids import (
     next_customer_id,
     previous_members,
 )
-from guanxi.portable import rename_table, without
+from guanxi.portable import drop_statement, execute, rename_statement, without
 from guanxi.progress import Progress, Steps
 from guanxi.tables import CUSTOMERS, IDENTITY_MAP, TableSpec
 
@@ -150,12 +152,28 @@ class _Stage:
         return table
 
     def publish(self) -> None:
-        """Swap every output in: drop the old table, rename the working one (no copy)."""
+        """Swap every output in: drop the old table, rename the working one (no copy).
+
+        On DuckDB and PostgreSQL all the swaps are one transaction, so a reader
+        (a page, a campaign build) sees either every old table or every new one,
+        never a missing ``customers`` or new customers with an old identity map.
+        Elsewhere (Spark) the tables are swapped one after another.
+        """
         existing = set(self.con.list_tables())
+        statements: list[sge.Expression] = []
         for staged, spec in self.outputs:
             if spec.name in existing:
-                self.con.drop_table(spec.name)
-            rename_table(self.con, staged, spec.name)
+                statements.append(drop_statement(spec.name))
+            statements.append(rename_statement(staged, spec.name))
+        transaction = transaction_for(self.con)
+        if transaction is None:
+            for statement in statements:
+                execute(self.con, statement)
+        else:
+            with transaction() as run:
+                for statement in statements:
+                    run(statement.sql(dialect=self.con.dialect))
+        for staged, _ in self.outputs:
             self.names.remove(staged)
 
     def drop_all(self) -> None:

@@ -51,6 +51,7 @@ def register_channels() -> list[ChannelDefinition]:
             "SMS through any HTTP provider: URL, body template and success rule in settings (GUANXI_SMS_HTTP_*)",
             address="phone",
             medium="sms",
+            concurrent=True,
         ),
         ChannelDefinition(
             "aliyun_sms",
@@ -59,6 +60,7 @@ def register_channels() -> list[ChannelDefinition]:
             "SMS through Alibaba Cloud SendSms, signed requests (GUANXI_ALIYUN_SMS_*)",
             address="phone",
             medium="sms",
+            concurrent=True,
         ),
         ChannelDefinition(
             "wechat",
@@ -67,6 +69,7 @@ def register_channels() -> list[ChannelDefinition]:
             "WeChat Official Account template messages and subscription notices (GUANXI_WECHAT_*)",
             address="wechat_openid",
             needs_consent=False,
+            concurrent=True,
         ),
         ChannelDefinition(
             "webhook",
@@ -74,6 +77,7 @@ def register_channels() -> list[ChannelDefinition]:
             WebhookSettings,
             "Signed JSON POSTs to one endpoint (GUANXI_WEBHOOK_*)",
             needs_consent=False,
+            concurrent=True,
         ),
         ChannelDefinition(
             "task",

@@ -6,10 +6,18 @@ live workers take the same item, and a crashed worker's items come back after
 the lease expires (see :mod:`guanxi.marketing.outbox` for the delivery
 guarantee). On SQLite run one worker.
 
-Each item is committed on its own: a journey step together with everything it
-scheduled, a message together with its delivery record. On SIGTERM or SIGINT the
-worker finishes the item in hand, gives back the leases of the items it had
-claimed but not started, and returns. Logs name items by id and key, never
+A journey step is committed on its own, together with everything it
+scheduled. Messages go out in claim order: one after another, except on a
+channel whose definition is ``concurrent`` (webhook, SMS, WeChat), where up to
+``worker_send_concurrency`` of them are in flight at once on a thread pool.
+Their outcomes (state and delivery record, each still guarded by its lease)
+are committed together once per claimed batch — before any release, and as soon as a quarter of the lease
+has passed since the first unrecorded send — so a delivery costs no commit of
+its own. A worker killed before that commit loses at most one batch of
+outcomes: those messages are sent again after their leases expire (at least
+once; the receiver de-duplicates on the idempotency key). On SIGTERM or SIGINT
+the worker finishes the item in hand, records what it sent, gives back the
+leases of the items it had claimed but not started, and returns. Logs name items by id and key, never
 message bodies or secrets.
 """
 
@@ -23,7 +31,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -84,12 +93,26 @@ class WorkerStats:
     """Messages of paused or cancelled campaigns taken out of the queue."""
 
 
+@dataclass
+class _Attempt:
+    """One send whose outcome is not recorded yet."""
+
+    message: outbox.OutboxMessage
+    started: float
+    """``time.monotonic()`` when the send started."""
+    duration_ms: int
+    provider_id: str | None = None
+    error: Exception | None = None
+
+
 class Worker:
     """One worker's loop over both queues; see :func:`run_worker`.
 
     ``channels`` defaults to a :class:`ChannelSet` of the channels registered on
     ``pm``; ``kinds`` (step kinds) to those registered on ``pm``, collected once,
     here. Given explicitly, either replaces the registered ones entirely.
+    ``concurrency`` (default ``worker_send_concurrency``) bounds the sends in
+    flight at once on a concurrent channel; :meth:`close` ends the send threads.
     """
 
     def __init__(
@@ -100,6 +123,7 @@ class Worker:
         *,
         batch: int,
         stop_event: threading.Event,
+        concurrency: int | None = None,
         clock: Clock = system_clock,
         channels: ChannelSet | None = None,
         kinds: Iterable[StepKind] | None = None,
@@ -109,6 +133,7 @@ class Worker:
         self.sessions = sessions
         self.worker_id = worker_id
         self.batch = batch
+        self.concurrency = concurrency or settings.worker_send_concurrency
         self.stop_event = stop_event
         self.clock = clock
         self.channels = channels if channels is not None else ChannelSet(pm=pm)
@@ -119,7 +144,16 @@ class Worker:
             settings.marketing_quiet_start, settings.marketing_quiet_end, settings.zone
         )
         self.step_queue = step_queue(settings)
+        self.record_after = self.outbox_queue.lease.total_seconds() / 4
+        """Seconds after which sent messages' outcomes are committed even in the middle of a batch."""
         self.stats = WorkerStats()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Wait for the send threads (none is busy between passes) and end them."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def run_once(self) -> int:
         """One pass: a batch of due steps, then a batch of due messages. Returns how many were claimed."""
@@ -181,16 +215,42 @@ class Worker:
                 session, messages, now=self.clock(), quiet=self.quiet, definitions=self.channels.definitions
             )
             session.commit()
+            sent: list[_Attempt] = []
+            ready: list[outbox.OutboxMessage] = []
+            """Messages for concurrent channels, passed by the gate, not started yet."""
             for position, message in enumerate(messages):
                 if self.stop_event.is_set() or not self.outbox_queue.starts_in_time(message, self.clock()):
-                    self._release(session, self.outbox_queue, messages[position:])
+                    self._record(session, sent)
+                    self._release(session, self.outbox_queue, ready + messages[position:])
                     break
+                if sent and time.monotonic() - sent[0].started > self.record_after:
+                    self._record(session, sent)
                 verdict = verdicts[message.id]
-                if verdict.action == gate.SEND:
-                    self._deliver(session, message)
-                else:
+                if verdict.action != gate.SEND:
                     self._withhold(session, message, verdict)
+                elif self._concurrent(message.channel):
+                    ready.append(message)
+                    if len(ready) == self.concurrency:
+                        sent.extend(self._send_together(ready))
+                        ready = []
+                else:
+                    sent.append(self._send(message))
+            else:
+                sent.extend(self._send_together(ready))
+            self._record(session, sent)
             return len(messages)
+
+    def _concurrent(self, channel: str) -> bool:
+        definition = self.channels.definitions.get(channel)
+        return self.concurrency > 1 and definition is not None and definition.concurrent
+
+    def _send_together(self, messages: list[outbox.OutboxMessage]) -> list[_Attempt]:
+        """Send ``messages`` at once on the send threads; the attempts come back in the same order."""
+        if len(messages) <= 1:
+            return [self._send(message) for message in messages]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="guanxi-send")
+        return list(self._pool.map(self._send, messages))
 
     def _withhold(self, session: Session, message: outbox.OutboxMessage, verdict: gate.Verdict) -> None:
         """Apply a verdict other than send: defer (not an attempt), hold, cancel or suppress."""
@@ -220,54 +280,78 @@ class Worker:
         session.commit()
         log.info("message %s not sent now: %s", message.id, verdict.reason)
 
-    def _deliver(self, session: Session, message: outbox.OutboxMessage) -> None:
+    def _send(self, message: outbox.OutboxMessage) -> _Attempt:
+        """Hand ``message`` to its channel; the outcome is recorded later by :meth:`_record`.
+
+        Never raises: any error is the attempt's outcome. Safe to call from the send threads.
+        """
         started = time.monotonic()
         try:
             provider_id = self.channels.get(message.channel).send(message.envelope())
         except Exception as err:
-            elapsed = int((time.monotonic() - started) * 1000)
-            code = err.code if isinstance(err, GuanxiError) else type(err).__name__
-            text = err.message if isinstance(err, GuanxiError) else str(err)
-            state = outbox.fail(
+            return _Attempt(message, started, int((time.monotonic() - started) * 1000), error=err)
+        return _Attempt(message, started, int((time.monotonic() - started) * 1000), provider_id=provider_id)
+
+    def _record(self, session: Session, attempts: list[_Attempt]) -> None:
+        """Commit the outcomes of ``attempts`` in one transaction (each guarded by its lease), then clear it."""
+        if not attempts:
+            return
+        now = self.clock()
+        with session.no_autoflush:  # the delivery rows go in one insert at the commit
+            outcomes = [self._outcome(session, attempt, now) for attempt in attempts]
+        session.commit()
+        for attempt, outcome in zip(attempts, outcomes, strict=True):
+            self._count(attempt, outcome)
+        attempts.clear()
+
+    def _outcome(self, session: Session, attempt: _Attempt, now: datetime) -> str | None:
+        """Record one attempt in the open transaction; returns the new state (None: the lease was lost)."""
+        message, err = attempt.message, attempt.error
+        if err is None:
+            held = outbox.complete(
                 session,
                 self.outbox_queue,
                 message,
                 self.worker_id,
-                now=self.clock(),
-                error=text,
-                error_code=code,
-                permanent=is_permanent(err),
-                rng=self.rng,
-                duration_ms=elapsed,
+                now=now,
+                provider_message_id=attempt.provider_id,
+                duration_ms=attempt.duration_ms,
             )
-            session.commit()
-            self.stats.send_failed += 1
-            self.stats.dead += state == self.outbox_queue.states.dead
-            log.warning(
-                "message %s (%s) to channel %s failed (%s), now %s",
-                message.id,
-                message.idempotency_key,
-                message.channel,
-                code,
-                state or "taken over",
-            )
-            return
-        elapsed = int((time.monotonic() - started) * 1000)
-        held = outbox.complete(
+            return self.outbox_queue.states.done if held else None
+        return outbox.fail(
             session,
             self.outbox_queue,
             message,
             self.worker_id,
-            now=self.clock(),
-            provider_message_id=provider_id,
-            duration_ms=elapsed,
+            now=now,
+            error=err.message if isinstance(err, GuanxiError) else str(err),
+            error_code=err.code if isinstance(err, GuanxiError) else type(err).__name__,
+            permanent=is_permanent(err),
+            rng=self.rng,
+            duration_ms=attempt.duration_ms,
         )
-        session.commit()
-        if held:
-            self.stats.sent += 1
-        else:
-            self.stats.lease_lost += 1
-            log.warning("message %s was sent after its lease had been taken over", message.idempotency_key)
+
+    def _count(self, attempt: _Attempt, state: str | None) -> None:
+        message, err = attempt.message, attempt.error
+        if err is None:
+            if state is not None:
+                self.stats.sent += 1
+            else:
+                self.stats.lease_lost += 1
+                log.warning(
+                    "message %s was sent after its lease had been taken over", message.idempotency_key
+                )
+            return
+        self.stats.send_failed += 1
+        self.stats.dead += state == self.outbox_queue.states.dead
+        log.warning(
+            "message %s (%s) to channel %s failed (%s), now %s",
+            message.id,
+            message.idempotency_key,
+            message.channel,
+            err.code if isinstance(err, GuanxiError) else type(err).__name__,
+            state or "taken over",
+        )
 
     def _release(self, session: Session, queue: LeaseQueue[W], items: list[W]) -> None:
         released = queue.release(session, items, self.worker_id)
@@ -345,8 +429,14 @@ def run_worker(
             rng=rng,
             pm=pm,
         )
-        log.info("worker %s started (batch %d, poll %.1fs)", identity, worker.batch, idle)
-        with _signals_set(event):
+        log.info(
+            "worker %s started (batch %d, up to %d sends at once, poll %.1fs)",
+            identity,
+            worker.batch,
+            worker.concurrency,
+            idle,
+        )
+        with _signals_set(event), closing(worker):
             while not event.is_set():
                 try:
                     claimed = worker.run_once()

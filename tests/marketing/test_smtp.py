@@ -32,6 +32,8 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], EmailMessage]] = []
         self.raw: list[bytes] = []
+        self.sessions: list[object] = []
+        """The client address of each message's SMTP session, in order."""
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address.endswith("@bounce.example"):
@@ -46,6 +48,7 @@ class Mailbox:
         assert isinstance(parsed, EmailMessage)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
         self.raw.append(envelope.original_content)
+        self.sessions.append(tuple(session.peer))
         return "250 Message accepted"
 
 
@@ -66,9 +69,10 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
-def channel_for(port: int) -> SmtpChannel:
+def channel_for(port: int, **extra: Any) -> SmtpChannel:
     """An SMTP channel for the plain server on ``port``, built from its settings as the worker builds it."""
     local = SmtpSettings(
+        **extra,
         host="127.0.0.1",
         port=port,
         security="plain",
@@ -321,3 +325,54 @@ def test_the_bounce_address_is_read_from_guanxi_mail_bounce_address(monkeypatch:
     assert SmtpChannel.from_settings(SmtpSettings()).bounce_address == "bounces@haodian.example"
     with pytest.raises(ValueError, match="bare address"):
         SmtpSettings(bounce_address="Bounces <bounces@haodian.example>")
+
+
+def test_messages_share_a_session_until_its_limit_then_a_new_one_opens(mailbox: tuple[Mailbox, int]) -> None:
+    handler, port = mailbox
+    channel = channel_for(port, messages_per_session=2)
+    for number in range(5):
+        channel.send(envelope(f"c{number}@example.com", key=f"k-{number}"))
+    channel.close()
+    first, second, third = handler.sessions[0], handler.sessions[2], handler.sessions[4]
+    assert handler.sessions == [first, first, second, second, third]
+    assert len({first, second, third}) == 3
+
+
+def test_a_refused_recipient_keeps_the_session_for_the_next_message(mailbox: tuple[Mailbox, int]) -> None:
+    handler, port = mailbox
+    channel = channel_for(port)
+    channel.send(envelope("a@example.com", key="k-a"))
+    with pytest.raises(PermanentDeliveryError):
+        channel.send(envelope("nobody@bounce.example", key="k-x"))
+    channel.send(envelope("b@example.com", key="k-b"))
+    channel.close()
+    assert [rcpt for _, rcpt, _ in handler.messages] == [["a@example.com"], ["b@example.com"]]
+    assert handler.sessions[0] == handler.sessions[1]
+
+
+def test_a_session_the_server_dropped_is_reopened_and_the_message_still_delivered() -> None:
+    port = free_port()
+    before, after = Mailbox(), Mailbox()
+    controller = Controller(before, hostname="127.0.0.1", port=port)
+    controller.start()
+    channel = channel_for(port)
+    channel.send(envelope("a@example.com", key="k-a"))
+    controller.stop()  # the server goes away with the kept session; another one takes the port
+    controller = Controller(after, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        channel.send(envelope("b@example.com", key="k-b"))
+    finally:
+        channel.close()
+        controller.stop()
+    assert [rcpt for _, rcpt, _ in before.messages] == [["a@example.com"]]
+    assert [rcpt for _, rcpt, _ in after.messages] == [["b@example.com"]]
+
+
+def test_an_idle_session_is_not_reused(mailbox: tuple[Mailbox, int]) -> None:
+    handler, port = mailbox
+    channel = channel_for(port, idle_seconds=0)
+    channel.send(envelope("a@example.com", key="k-a"))
+    channel.send(envelope("b@example.com", key="k-b"))
+    channel.close()
+    assert handler.sessions[0] != handler.sessions[1]

@@ -48,6 +48,11 @@ SMS_THEN_EMAIL = {
 def seed_shop(con: BaseBackend, sessions: sessionmaker[Session], now: datetime) -> None:
     """The shop's customers in the warehouse, their consent and one suppression, a 深圳 segment."""
     insert(con, CUSTOMERS, shop_customers())
+    seed_marketing(sessions, now)
+
+
+def seed_marketing(sessions: sessionmaker[Session], now: datetime) -> None:
+    """The shop's consent ledger, the suppression of c5@shop.cn and the 深圳 segment (app database)."""
     with sessions() as session, session.begin():
         for number in (1, 3, 5, 7):
             consent.record_consent(

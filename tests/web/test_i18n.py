@@ -42,6 +42,17 @@ def test_both_languages_have_exactly_the_same_keys() -> None:
     assert set(words["zh-CN"]) ^ set(words["en"]) == set()
 
 
+def test_no_message_names_a_placeholder_after_translate_s_own_arguments() -> None:
+    """``t("…", key=…)`` would fail with "multiple values for argument 'key'" when the page renders."""
+    clashing = {
+        (locale, key)
+        for locale, words in catalogues().items()
+        for key, text in words.items()
+        if placeholders(text) & {"key", "locale"}
+    }
+    assert clashing == set()
+
+
 def test_both_languages_use_the_same_placeholders() -> None:
     zh, en = catalogues()["zh-CN"], catalogues()["en"]
     differ = {k for k in zh if placeholders(zh[k]) != placeholders(en[k])}

@@ -19,6 +19,7 @@ tests pass definitions and settings objects explicitly instead.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol
@@ -109,6 +110,10 @@ class ChannelDefinition(Generic[S]):
     """Whether marketing on this channel needs a ``granted`` consent of the address."""
     customer_facing: bool = True
     """False for channels that reach the seller's staff (sales-rep tasks): no caps, no quiet hours."""
+    concurrent: bool = False
+    """Whether ``send`` may run in several threads at once (a thread-safe client and a provider that
+    takes parallel requests): the worker then has up to ``worker_send_concurrency`` messages of a
+    claimed batch in flight on the channel together. False: one after another."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or NAME_PATTERN.fullmatch(self.name) is None:
@@ -184,7 +189,8 @@ class ChannelSet:
 
     Raises ConfigError when two definitions share a name, or a settings object
     names no offered channel or is not an instance of that channel's settings
-    model. Not thread-safe: one set per worker.
+    model. :meth:`get` may be called from several threads (a channel is built
+    once); :meth:`close` only when no send is in flight.
     """
 
     def __init__(
@@ -213,6 +219,7 @@ class ChannelSet:
                     f"not a {type(value).__name__}"
                 )
         self._built: dict[str, Channel] = {}
+        self._lock = threading.Lock()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -237,9 +244,10 @@ class ChannelSet:
         Building reads the channel's settings (unless given) and may raise
         ConfigError; nothing is kept then, so the next call tries again.
         """
-        if name not in self._built:
-            self._built[name] = self.definition(name).build(self._settings.get(name))
-        return self._built[name]
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = self.definition(name).build(self._settings.get(name))
+            return self._built[name]
 
     def close(self) -> None:
         """Close every channel built so far (all of them, even when one fails; the first error is raised)."""

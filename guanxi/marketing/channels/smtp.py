@@ -27,6 +27,13 @@ hash, not a reversible encoding: base32 of a key would pass the 64-octet limit o
 a local part for keys past ~35 bytes and show customer and journey ids to every
 relay on the way. Without the setting MAIL FROM is the From address, as before.
 
+Sessions: one SMTP session is kept open between sends (no EHLO, STARTTLS
+and login per message) and re-opened after ``messages_per_session`` messages,
+after ``idle_seconds`` without a send, after any error other than a refused
+recipient, and by :meth:`SmtpChannel.close`. A kept session the server has
+dropped meanwhile is re-opened once and the message sent on the new one (the
+server had not taken it). The TLS context is built once per channel.
+
 Reply classes: 5xx replies for a recipient or the message are permanent;
 4xx replies, dropped connections, timeouts and a failed login are transient
 (the message is fine; the server or the configuration must recover).
@@ -42,8 +49,10 @@ import hashlib
 import re
 import smtplib
 import ssl
+import threading
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import formatdate, parseaddr
@@ -75,6 +84,12 @@ class SmtpSettings(ChannelSettings):
     timeout_seconds: float = Field(30, gt=0, description="Per SMTP operation.")
     ca_file: Path | None = Field(
         None, description="PEM bundle of CAs to trust for the SMTP server, instead of the system's."
+    )
+    messages_per_session: int = Field(
+        100, ge=1, description="Messages sent over one SMTP session before it is re-opened."
+    )
+    idle_seconds: float = Field(
+        30, ge=0, description="A kept SMTP session unused this long is closed and re-opened."
     )
     mail_from: str = Field(
         "guanxi <noreply@localhost>",
@@ -193,7 +208,7 @@ def _bad_unsubscribe(problem: str) -> NoReturn:
 
 @dataclass
 class SmtpChannel:
-    """Sends each message over its own SMTP session (no connection kept between sends)."""
+    """Sends messages over a kept SMTP session (see the module docstring); safe to share between threads."""
 
     host: str
     port: int
@@ -207,6 +222,13 @@ class SmtpChannel:
     """CAs to trust for TLS (PEM); the system's when None. Certificates and host names are always checked."""
     bounce_address: str | None = None
     """When set, MAIL FROM is :func:`verp_address` of it; else the From address."""
+    messages_per_session: int = 100
+    idle_seconds: float = 30.0
+    _client: smtplib.SMTP | None = field(default=None, init=False, repr=False)
+    _sent_on_client: int = field(default=0, init=False, repr=False)
+    _used_at: float = field(default=0.0, init=False, repr=False)
+    _context: ssl.SSLContext | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: SmtpSettings) -> SmtpChannel:
@@ -222,6 +244,8 @@ class SmtpChannel:
             reply_to=settings.mail_reply_to,
             ca_file=str(settings.ca_file) if settings.ca_file else None,
             bounce_address=settings.bounce_address,
+            messages_per_session=settings.messages_per_session,
+            idle_seconds=settings.idle_seconds,
         )
 
     def __repr__(self) -> str:  # never shows the password
@@ -261,18 +285,67 @@ class SmtpChannel:
             return None
         return verp_address(self.bounce_address, message.idempotency_key)
 
+    def _tls(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = ssl.create_default_context(cafile=self.ca_file)
+        return self._context
+
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context(cafile=self.ca_file)
         client: smtplib.SMTP
         if self.security == "ssl":
-            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls())
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             if self.security == "starttls":
-                client.starttls(context=context)
+                client.starttls(context=self._tls())
         if self.username:
             client.login(self.username, self.password or "")
         return client
+
+    def _drop(self) -> None:
+        """Close the kept session, if any (QUIT when the server still listens)."""
+        client, self._client, self._sent_on_client = self._client, None, 0
+        if client is None:
+            return
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+
+    def _session(self) -> tuple[smtplib.SMTP, bool]:
+        """The session to send on, and whether it was kept from an earlier send."""
+        fresh = (
+            self._client is not None
+            and self._sent_on_client < self.messages_per_session
+            and time.monotonic() - self._used_at <= self.idle_seconds
+        )
+        if self._client is not None and not fresh:
+            self._drop()
+        if self._client is None:
+            self._client = self._connect()
+            return self._client, False
+        return self._client, True
+
+    def _transmit(self, email: EmailMessage, sender: str | None) -> None:
+        client, kept = self._session()
+        try:
+            try:
+                client.send_message(email, from_addr=sender)
+            except smtplib.SMTPServerDisconnected:
+                if not kept:
+                    raise
+                self._drop()  # the server closed the idle session; it has not taken the message
+                client, _ = self._session()
+                client.send_message(email, from_addr=sender)
+        except smtplib.SMTPRecipientsRefused:
+            self._sent_on_client += 1  # smtplib reset the transaction: the session is still good
+            self._used_at = time.monotonic()
+            raise
+        except BaseException:
+            self._drop()
+            raise
+        self._sent_on_client += 1
+        self._used_at = time.monotonic()
 
     def send(self, message: Envelope) -> str:
         if "@" not in parseaddr(message.recipient)[1]:
@@ -281,14 +354,8 @@ class SmtpChannel:
             )
         email = self.build(message)
         try:
-            client = self._connect()
-            try:
-                client.send_message(email, from_addr=self.envelope_sender(message))
-            finally:
-                try:
-                    client.quit()
-                except smtplib.SMTPException:
-                    client.close()
+            with self._lock:
+                self._transmit(email, self.envelope_sender(message))
         except smtplib.SMTPRecipientsRefused as err:
             codes = [code for code, _ in err.recipients.values()]
             detail = "; ".join(
@@ -317,4 +384,6 @@ class SmtpChannel:
         return str(email["Message-ID"])
 
     def close(self) -> None:
-        """Nothing is kept open between sends."""
+        """End the kept session (the next send opens a new one)."""
+        with self._lock:
+            self._drop()

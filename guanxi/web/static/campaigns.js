@@ -3,6 +3,7 @@
  * 1. The editor (form[data-audience-count]): when the audience changes (segment chosen, ids pasted,
  *    the kind switched, or the JSON box's audience edited while it is in use) it posts the audience to
  *    /campaigns/audience-count with the session's CSRF token in X-CSRF-Token and shows {"count": n}.
+ *    Only the content fields of the ticked channels are shown (all when none is ticked).
  * 2. A live campaign page ([data-campaign-poll]): about every two seconds it reads
  *    /campaigns/{key}/progress.json, moves the message and receipt counts in place, and reloads the
  *    page when the campaign's status or a wave's state changes (data-phase), so funnels are rendered
@@ -103,10 +104,29 @@
       timer = window.setTimeout(count, 350);
     };
 
+    /* Only the chosen channels' content is shown (all of it when none is chosen yet); hidden fields
+       are still posted, so nothing typed is lost by unticking a channel. */
+    var showChosenContent = function () {
+      var chosen = {};
+      var any = false;
+      editor.querySelectorAll('input[name^="channel_on_"]').forEach(function (box) {
+        if (box.checked) {
+          chosen[box.name.slice("channel_on_".length)] = true;
+          any = true;
+        }
+      });
+      editor.querySelectorAll("fieldset[data-content-for]").forEach(function (fieldset) {
+        fieldset.hidden = any && !chosen[fieldset.getAttribute("data-content-for")];
+      });
+    };
+
     editor.addEventListener("change", function (event) {
       var name = event.target && event.target.name;
       if (/^(audience_|use_json|definition_json)/.test(name || "")) {
         soon();
+      }
+      if (/^channel_on_/.test(name || "")) {
+        showChosenContent();
       }
     });
     editor.addEventListener("input", function (event) {
@@ -115,6 +135,7 @@
         soon();
       }
     });
+    showChosenContent();
     count();
   }
 
