@@ -17,6 +17,11 @@ from ibis.backends import BaseBackend
 from guanxi.config import Settings, get_settings
 from guanxi.warehouse import connect
 
+# pytest-xdist's workers inherit COLUMNS=80, which would fix the width of the CLI's consoles when their module
+# is first imported; without it a console follows COLUMNS at print time, as the tests that set it expect.
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
+
 DATA = Path(__file__).parent / "data"
 
 

@@ -252,6 +252,39 @@ def complete(
     return held
 
 
+def complete_many(
+    session: Session,
+    queue: LeaseQueue[OutboxMessage],
+    sent: list[tuple[OutboxMessage, str | None, int | None]],
+    worker_id: str,
+    *,
+    now: datetime,
+) -> list[bool]:
+    """Record successful sends — ``(message, provider message id, duration ms)`` — in one update;
+    as :func:`complete` for each, in order (False: that message's lease had been lost)."""
+    messages = [message for message, _, _ in sent]
+    held = queue.finish_many(
+        session,
+        messages,
+        worker_id,
+        {"sent_at": now, "last_error": None},
+        {"provider_message_id": [provider_id for _, provider_id, _ in sent]},
+    )
+    session.add_all(
+        Delivery(
+            message_id=message.id,
+            attempt=message.attempts,
+            at=now,
+            worker_id=worker_id,
+            outcome=OUTCOME_SENT if is_held else OUTCOME_LEASE_LOST,
+            provider_message_id=provider_id,
+            duration_ms=duration_ms,
+        )
+        for (message, provider_id, duration_ms), is_held in zip(sent, held, strict=True)
+    )
+    return held
+
+
 def fail(
     session: Session,
     queue: LeaseQueue[OutboxMessage],

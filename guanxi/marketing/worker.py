@@ -222,6 +222,7 @@ class Worker:
                 if self.stop_event.is_set() or not self.outbox_queue.starts_in_time(message, self.clock()):
                     self._record(session, sent)
                     self._release(session, self.outbox_queue, ready + messages[position:])
+                    ready = []
                     break
                 if sent and time.monotonic() - sent[0].started > self.record_after:
                     self._record(session, sent)
@@ -235,6 +236,9 @@ class Worker:
                         ready = []
                 else:
                     sent.append(self._send(message))
+            if ready and self.stop_event.is_set():
+                self._record(session, sent)
+                self._release(session, self.outbox_queue, ready)
             else:
                 sent.extend(self._send_together(ready))
             self._record(session, sent)
@@ -298,26 +302,30 @@ class Worker:
             return
         now = self.clock()
         with session.no_autoflush:  # the delivery rows go in one insert at the commit
-            outcomes = [self._outcome(session, attempt, now) for attempt in attempts]
+            delivered = [attempt for attempt in attempts if attempt.error is None]
+            held = outbox.complete_many(
+                session,
+                self.outbox_queue,
+                [(a.message, a.provider_id, a.duration_ms) for a in delivered],
+                self.worker_id,
+                now=now,
+            )
+            done = self.outbox_queue.states.done
+            state_of = {id(a): done if h else None for a, h in zip(delivered, held, strict=True)}
+            outcomes = [
+                state_of[id(attempt)]
+                if attempt.error is None
+                else self._failure(session, attempt, attempt.error, now)
+                for attempt in attempts
+            ]
         session.commit()
         for attempt, outcome in zip(attempts, outcomes, strict=True):
             self._count(attempt, outcome)
         attempts.clear()
 
-    def _outcome(self, session: Session, attempt: _Attempt, now: datetime) -> str | None:
-        """Record one attempt in the open transaction; returns the new state (None: the lease was lost)."""
-        message, err = attempt.message, attempt.error
-        if err is None:
-            held = outbox.complete(
-                session,
-                self.outbox_queue,
-                message,
-                self.worker_id,
-                now=now,
-                provider_message_id=attempt.provider_id,
-                duration_ms=attempt.duration_ms,
-            )
-            return self.outbox_queue.states.done if held else None
+    def _failure(self, session: Session, attempt: _Attempt, err: Exception, now: datetime) -> str | None:
+        """Record one failed attempt in the open transaction; returns the new state (None: the lease was lost)."""
+        message = attempt.message
         return outbox.fail(
             session,
             self.outbox_queue,

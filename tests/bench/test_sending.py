@@ -36,5 +36,5 @@ def test_the_sending_benchmark_delivers_every_queued_message_once(tmp_path: Path
         assert delivery["sink"] == {"raw": queued, "distinct": queued}
         assert run[channel]["ratio"] > 0
     assert {name: base["messages"] for name, base in results["baselines"].items()} == {
-        "httpx": 288, "smtplib_session_per_message": 288, "smtplib_one_session": 288,
+        "httpx": 288, "httpx_8_threads": 288, "smtplib_session_per_message": 288, "smtplib_one_session": 288,
     }

@@ -194,6 +194,8 @@ def test_a_definition_names_the_variables_of_its_settings() -> None:
         "password": "GUANXI_SMTP_PASSWORD",
         "timeout_seconds": "GUANXI_SMTP_TIMEOUT_SECONDS",
         "ca_file": "GUANXI_SMTP_CA_FILE",
+        "messages_per_session": "GUANXI_SMTP_MESSAGES_PER_SESSION",
+        "idle_seconds": "GUANXI_SMTP_IDLE_SECONDS",
         "mail_from": "GUANXI_MAIL_FROM",
         "mail_reply_to": "GUANXI_MAIL_REPLY_TO",
         "bounce_address": "GUANXI_MAIL_BOUNCE_ADDRESS",

@@ -115,6 +115,46 @@ def test_a_message_whose_lease_expired_is_claimed_again(
     assert [d.outcome for d in outbox.deliveries_of(app_session, message)] == ["lease_lost"]
 
 
+def test_sends_completed_together_record_each_provider_id_and_skip_a_lost_lease(
+    app_session: Session, queue: LeaseQueue[OutboxMessage], now: datetime
+) -> None:
+    later = now + LEASE
+    third = put(app_session, "c", now)
+    app_session.commit()
+    outbox.claim(app_session, queue, "w1", 1, now)
+    app_session.commit()
+    first, second = put(app_session, "a", later), put(app_session, "b", later)
+    app_session.commit()
+    # w1's lease on the third message has expired: w2 takes it over, w1 claims the two others
+    assert [m.id for m in outbox.claim(app_session, queue, "w2", 1, later)] == [third.id]
+    app_session.commit()
+    assert [m.id for m in outbox.claim(app_session, queue, "w1", 10, later)] == [first.id, second.id]
+    app_session.commit()
+
+    held = outbox.complete_many(
+        app_session, queue, [(first, "p-a", 5), (second, None, 7), (third, "p-c", 9)], "w1", now=later
+    )
+    app_session.commit()
+
+    assert held == [True, True, False]
+    app_session.expire_all()
+    assert [(m.state, m.provider_message_id, m.lease_owner) for m in (first, second, third)] == [
+        ("sent", "p-a", None),
+        ("sent", None, None),
+        ("sending", None, "w2"),
+    ]
+    assert first.sent_at == later
+    outcomes = {
+        key: [(d.outcome, d.provider_message_id, d.duration_ms) for d in outbox.deliveries_of(app_session, m)]
+        for key, m in zip("abc", (first, second, third), strict=True)
+    }
+    assert outcomes == {
+        "a": [("sent", "p-a", 5)],
+        "b": [("sent", None, 7)],
+        "c": [("lease_lost", "p-c", 9)],
+    }
+
+
 def test_failures_back_off_exponentially_then_go_dead(
     app_session: Session, queue: LeaseQueue[OutboxMessage], now: datetime
 ) -> None:

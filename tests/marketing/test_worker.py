@@ -19,6 +19,7 @@ from guanxi.marketing import outbox
 from guanxi.marketing.channels import Envelope
 from guanxi.marketing.channels.memory import MemoryChannel
 from guanxi.marketing.channels.webhook import WebhookSettings
+from guanxi.marketing.errors import PermanentDeliveryError
 from guanxi.marketing.outbox import OutboxMessage
 from guanxi.marketing.worker import run_worker
 from tests.marketing.processes import WorkerProcess, wait_for, worker_env
@@ -86,7 +87,11 @@ def test_sigterm_lets_the_worker_process_finish_its_send_and_exit(
     receiver.gate.clear()
     fill(app_engine, 5, datetime.now(UTC))
     worker = WorkerProcess(
-        "graceful", worker_env(delivery_settings, webhook_settings), tmp_path, "--batch", "5"
+        "graceful",
+        worker_env(delivery_settings, webhook_settings, GUANXI_WORKER_SEND_CONCURRENCY="2"),
+        tmp_path,
+        "--batch",
+        "5",
     )
     try:
         assert receiver.arrived.wait(60), "the worker never sent"
@@ -97,16 +102,17 @@ def test_sigterm_lets_the_worker_process_finish_its_send_and_exit(
     finally:
         if worker.process.poll() is None:
             worker.kill()
-    assert receiver.keys() == ["k000"]
+    # two sends were in flight (the webhook channel is concurrent): both finish, the three unstarted go back
+    assert sorted(receiver.keys()) == ["k000", "k001"]
     assert states(app_engine) == {
         "k000": "sent",
-        "k001": "pending",
+        "k001": "sent",
         "k002": "pending",
         "k003": "pending",
         "k004": "pending",
     }
     log = worker.log.read_text()
-    assert "gave back 4 unstarted item(s)" in log
+    assert "gave back 3 unstarted item(s)" in log
     assert "whsec" not in log
     assert "您" not in log
 
@@ -161,7 +167,7 @@ def test_worker_once_sends_everything_due_and_outbox_commands_report_it(
     assert revived.exit_code == 0, revived.output
     assert "1 dead message(s) are pending again" in revived.output
     assert states(app_engine)["bad"] == "pending"
-    assert receiver.keys() == ["k000", "k001", "k002"]
+    assert sorted(receiver.keys()) == ["k000", "k001", "k002"]
 
 
 def test_the_worker_refuses_an_unmigrated_database(
@@ -208,3 +214,110 @@ def test_items_behind_a_slow_send_are_released_before_their_lease_runs_low(
             "k001": 1,
             "k002": 1,
         }
+
+
+class InFlight:
+    """Counts the sends in flight at once; each send waits until ``together`` of them have started
+    (or a short timeout, so a serial channel goes on one at a time)."""
+
+    def __init__(self, together: int, fail: set[str] | None = None) -> None:
+        self.barrier = threading.Barrier(together)
+        self.fail = fail or set()
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def __call__(self, message: Envelope) -> str:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            self.barrier.wait(timeout=0.5)
+        except threading.BrokenBarrierError:
+            pass
+        finally:
+            with self.lock:
+                self.now -= 1
+        if message.idempotency_key in self.fail:
+            raise PermanentDeliveryError("rejected by the provider")
+        return f"p-{message.idempotency_key}"
+
+
+def test_a_concurrent_channel_has_several_sends_in_flight_and_every_outcome_is_recorded(
+    app_settings: Settings, app_engine: Engine, now: datetime
+) -> None:
+    fill(app_engine, 8, now, channel="fast")
+    answer = InFlight(4, fail={"k005"})
+    channel = MemoryChannel(answer)
+
+    stats = run_worker(
+        app_settings.model_copy(update={"worker_send_concurrency": 4}),
+        "w",
+        batch=8,
+        once=True,
+        clock=lambda: now,
+        channel_definitions=[channel.definition("fast", concurrent=True)],
+    )
+
+    assert answer.most == 4
+    assert not answer.barrier.broken
+    assert sorted(channel.keys()) == [f"k{n:03d}" for n in range(8)]
+    assert (stats.sent, stats.send_failed, stats.dead) == (7, 1, 1)
+    assert states(app_engine) == {f"k{n:03d}": "dead" if n == 5 else "sent" for n in range(8)}
+    with Session(app_engine) as session:
+        provider_ids = {m.idempotency_key: m.provider_message_id for m in session.scalars(select(OutboxMessage))}
+    assert provider_ids["k002"] == "p-k002"  # each outcome lands on its own message
+
+
+def test_a_channel_not_marked_concurrent_sends_one_message_at_a_time(
+    app_settings: Settings, app_engine: Engine, now: datetime
+) -> None:
+    fill(app_engine, 3, now, channel="serial")
+    answer = InFlight(2)
+    channel = MemoryChannel(answer)
+
+    stats = run_worker(
+        app_settings.model_copy(update={"worker_send_concurrency": 4}),
+        "w",
+        batch=3,
+        once=True,
+        clock=lambda: now,
+        channel_definitions=[channel.definition("serial")],
+    )
+
+    assert answer.most == 1
+    assert channel.keys() == ["k000", "k001", "k002"]
+    assert stats.sent == 3
+
+
+def test_a_stop_releases_messages_waiting_for_a_concurrent_send(
+    app_settings: Settings, app_engine: Engine, now: datetime
+) -> None:
+    fill(app_engine, 3, now, channel="fast")
+    with session_factory(app_engine)() as session:
+        outbox.enqueue(session, channel="slow", recipient="c", idempotency_key="k100", now=now)
+        session.commit()
+    stop = threading.Event()
+
+    def stop_on_the_serial_send(message: Envelope) -> str:
+        stop.set()
+        return "p"
+
+    fast, slow = MemoryChannel(), MemoryChannel(stop_on_the_serial_send)
+
+    stats = run_worker(
+        app_settings.model_copy(update={"worker_send_concurrency": 4}),
+        "w",
+        batch=4,
+        stop_event=stop,
+        clock=lambda: now,
+        channel_definitions=[fast.definition("fast", concurrent=True), slow.definition("slow")],
+    )
+
+    # the three fast messages wait for a full group of four; the serial send stops the worker before they go
+    sent_states = states(app_engine)
+    assert slow.keys() == ["k100"]
+    assert sent_states["k100"] == "sent"
+    assert fast.keys() == []
+    assert {sent_states[k] for k in ("k000", "k001", "k002")} == {"pending"}
+    assert (stats.sent, stats.released) == (1, 3)

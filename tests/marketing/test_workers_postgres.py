@@ -102,7 +102,8 @@ def test_a_killed_workers_leases_expire_and_the_others_deliver_its_messages(
 ) -> None:
     env = worker_env(delivery_settings, webhook_settings, GUANXI_OUTBOX_LEASE_SECONDS="3")
     receiver.gate.clear()  # the victim's first request is held until it is dead
-    start(workers, ["victim"], env, tmp_path, "--batch", "5")
+    # one send at a time, so exactly one request is in flight when the victim dies
+    start(workers, ["victim"], {**env, "GUANXI_WORKER_SEND_CONCURRENCY": "1"}, tmp_path, "--batch", "5")
     now = datetime.now(UTC)
     with session_factory(app_engine)() as session:
         for n in range(40):

@@ -130,7 +130,7 @@ def test_a_campaign_goes_from_the_editor_to_sent_messages_in_the_browser(
     page.wait_for_url(live_server + "/campaigns/spring")
     expect(page.locator('[data-message="sent"] .stat-value')).to_have_text("3")
     expect(page.locator("h1 [data-status]")).to_have_text("已完成")
-    expect(page.locator('[data-wave-state]')).to_have_text("已入队")
+    expect(page.locator('[data-wave-state]')).to_have_text("已发送")
     expect(page.locator('tr[data-stage="under_cap"] td.num').first).to_have_text("3")
     page.screenshot(path=str(shots / "campaign-sent-zh.png"), full_page=True)
     assert sorted(rcpt[0] for _, rcpt, _ in delivering.messages) == ["c1@shop.cn", "c3@shop.cn", "c7@shop.cn"]

@@ -24,6 +24,7 @@ from guanxi.config import Settings
 from guanxi.marketing import consent, suppression
 from guanxi.tables import CUSTOMERS
 from guanxi.web import create_app
+from guanxi.web.ui.campaigns import shown_wave_state
 from tests.marketing.campaigns.conftest import shop_customers
 from tests.segments.scenario import insert
 
@@ -361,3 +362,21 @@ def test_editing_a_draft_saves_a_new_version_and_an_advanced_definition_opens_on
     editor = shop.client.get("/campaigns/waves/edit").text
     assert "表单无法表示" in editor
     assert 'name="use_json" value="1" checked' in editor
+
+
+@pytest.mark.parametrize(
+    ("state", "messages", "shown"),
+    [
+        ("queued", {"sent": 3, "suppressed": 1}, "sent"),
+        ("queued", {"sent": 2, "pending": 1}, "queued"),
+        ("queued", {"sent": 2, "failed": 1}, "queued"),
+        ("queued", {"held": 4}, "queued"),
+        ("queued", {}, "queued"),
+        ("waiting", None, "waiting"),
+        ("cancelled", {"cancelled": 3}, "cancelled"),
+    ],
+)
+def test_a_wave_whose_messages_are_all_settled_is_shown_as_sent(
+    state: str, messages: dict[str, int] | None, shown: str
+) -> None:
+    assert shown_wave_state(state, messages) == shown

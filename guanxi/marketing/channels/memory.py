@@ -94,14 +94,19 @@ class MemoryChannel:
             return [message.idempotency_key for message in self.envelopes]
 
     def definition(
-        self, name: str = "memory", description: str = "Keeps messages in memory (tests)"
+        self,
+        name: str = "memory",
+        description: str = "Keeps messages in memory (tests)",
+        *,
+        concurrent: bool = False,
     ) -> ChannelDefinition[MemorySettings]:
-        """A definition named ``name`` whose factory returns this channel (the same instance every time)."""
+        """A definition named ``name`` whose factory returns this channel (the same instance every time);
+        ``concurrent`` lets the worker send several messages on it at once."""
 
         def factory(_: MemorySettings) -> Channel:
             return self
 
-        return ChannelDefinition(name, factory, MemorySettings, description)
+        return ChannelDefinition(name, factory, MemorySettings, description, concurrent=concurrent)
 
     def plugin(self, name: str = "memory") -> object:
         """A plugin object registering this channel as ``name`` through ``register_channels``."""

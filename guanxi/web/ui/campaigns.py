@@ -90,7 +90,7 @@ def words(locale: str) -> dict[str, dict[str, str]]:
     families: dict[str, tuple[str, ...]] = {
         "purpose": PURPOSES,
         "status": STATUSES,
-        "wave_state": ("waiting", "building", "queued", "cancelled", "failed"),
+        "wave_state": ("waiting", "building", "queued", "sent", "cancelled", "failed"),
         "stage": (*FUNNEL, "delayed_by_quiet_hours"),
         "outcome": (*OUTCOMES, "render_failed"),
         "message": MESSAGE_STATES,
@@ -158,11 +158,23 @@ STATUS_BADGES = {
 WAVE_BADGES = {
     "waiting": "queued",
     "building": "running",
-    "queued": "done",
+    "queued": "running",
+    "sent": "done",
     "cancelled": "cancelled",
     "failed": "failed",
 }
 """Campaign statuses and wave states drawn with the jobs' badge colours."""
+
+
+UNSETTLED = (outbox.STATES.pending, outbox.STATES.claimed, outbox.STATES.failed, outbox.HELD)
+"""Message states that still wait for a send."""
+
+
+def shown_wave_state(state: str, messages: dict[str, int] | None) -> str:
+    """The state a wave is shown in: a ``queued`` wave none of whose messages waits any more is ``sent``."""
+    if state == "queued" and messages and not any(messages.get(s) for s in UNSETTLED):
+        return "sent"
+    return state
 
 
 def _page_words(request: Request, state: AppState) -> dict[str, Any]:
@@ -331,7 +343,12 @@ def campaign_page(
         "d": definition,
         "audience_text": audience_text(definition, locale),
         "waves": [
-            {"wave": wave, "number": wave.index + 1, "funnel": funnel_rows(wave.counts)}
+            {
+                "wave": wave,
+                "number": wave.index + 1,
+                "funnel": funnel_rows(wave.counts),
+                "shown_state": shown_wave_state(wave.state, wave.messages),
+            }
             for wave in found.waves
         ],
         "messages": found.messages,
