@@ -44,16 +44,16 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install browser
-	env -u GUANXI_TEST_POSTGRES $(BIN)/pytest -q -n $(TEST_JOBS)
+	env -u GUANXI_TEST_POSTGRES $(BIN)/pytest -q -n $(TEST_JOBS) --hypothesis-profile=ci
 
 # Runs the app-DB suites (web, outbox and workers, segment definitions, jobs, the event API), and the warehouse tests
 # marked `postgres` (identity, models, the backend suite), against PostgreSQL
 # when GUANXI_TEST_POSTGRES names one.
 test-postgres: install
 	@if [ -n "$$GUANXI_TEST_POSTGRES" ]; then \
-		$(BIN)/pytest -q -n $(TEST_JOBS) -m "not browser" tests/appdb tests/web tests/marketing tests/segments \
+		$(BIN)/pytest -q -n $(TEST_JOBS) --hypothesis-profile=ci -m "not browser" tests/appdb tests/web tests/marketing tests/segments \
 			tests/jobs/test_schedule.py tests/jobs/test_runner.py tests/events && \
-		$(BIN)/pytest -q -n $(TEST_JOBS) -m postgres tests/models tests/identity tests/backends; \
+		$(BIN)/pytest -q -n $(TEST_JOBS) --hypothesis-profile=ci -m postgres tests/models tests/identity tests/backends; \
 	else echo "GUANXI_TEST_POSTGRES not set: PostgreSQL app-DB variant not run"; fi
 
 # The warehouse tests marked `spark` on a local SparkSession (pyspark from the `spark` extra, Java 17).

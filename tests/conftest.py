@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from ibis.backends import BaseBackend
 
 from guanxi.config import Settings, get_settings
@@ -21,6 +22,10 @@ from guanxi.warehouse import connect
 # is first imported; without it a console follows COLUMNS at print time, as the tests that set it expect.
 for _variable in ("COLUMNS", "LINES"):
     os.environ.pop(_variable, None)
+
+# `make test` runs with --hypothesis-profile=ci: the same examples every run, so a red CI is reproducible;
+# a plain `pytest` draws new examples each time and may find what the fixed ones miss.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 
 DATA = Path(__file__).parent / "data"
 
