@@ -7,15 +7,27 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from ibis.backends import BaseBackend
 
+from guanxi.appdb.migrate import upgrade
 from guanxi.appdb.roles import Role
 from guanxi.config import Settings
 from guanxi.tables import IMPORT_BATCHES, RAW_CUSTOMERS, RAW_EVENTS, RAW_ORDERS, RAW_TICKETS
+from guanxi.web import create_app
 from guanxi.web.overview import orders_per_month, overview
 
 from .conftest import insert_rows
+
+
+@pytest.fixture
+def app(app_settings: Settings, now: datetime) -> FastAPI:
+    """The app without the events resolver: these tests read the warehouse as never resolved, and the
+    resolver's first pass at start-up would otherwise race them to create ``customers``."""
+    upgrade(app_settings)
+    return create_app(app_settings.model_copy(update={"events_resolve": False}), clock=lambda: now)
+
 
 D = Decimal
 SIX_ORDERS = [
