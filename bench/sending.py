@@ -210,7 +210,11 @@ def smtplib_baseline(sinks: Sinks, count: int, *, one_session: bool) -> dict[str
 
     def mail(n: int) -> EmailMessage:
         message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = "shop@bench.example", f"c{n}@bench.example", "双11"
+        message["From"], message["To"], message["Subject"] = (
+            "shop@bench.example",
+            f"c{n}@bench.example",
+            "双11",
+        )
         message["Message-ID"] = f"<base.{n}@bench.example>"
         message.set_content(f"客户{n}，双11 好礼等你")
         return message
@@ -245,8 +249,10 @@ def app_database(folder: Path, postgres: str | None) -> Iterator[str]:
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield make_url(postgres).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
+        yield (
+            make_url(postgres)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
         )
     finally:
         with admin.begin() as connection:
@@ -280,14 +286,26 @@ def seed_app_database(sessions: Any, customers: int, now: datetime) -> dict[str,
     for n in range(1, customers + 1):
         state = "revoked" if n % 20 == 0 else "granted"
         address = f"c{n}@bench.example"
-        common = {"medium": "email", "address": address, "customer_id": str(n), "state": state,
-                  "source": "import", "at": before}
+        common = {
+            "medium": "email",
+            "address": address,
+            "customer_id": str(n),
+            "state": state,
+            "source": "import",
+            "at": before,
+        }
         records.append({"id": n, **common, "recorded_at": before, "actor": "bench", "proof": {}})
         states.append({**common, "record_id": n})
         if n % 33 == 5:
             contacts.extend(
-                {"customer_id": str(n), "at": now - timedelta(days=d), "channel": "email",
-                 "transactional": False, "campaign_id": None, "message_id": None}
+                {
+                    "customer_id": str(n),
+                    "at": now - timedelta(days=d),
+                    "channel": "email",
+                    "transactional": False,
+                    "campaign_id": None,
+                    "message_id": None,
+                }
                 for d in (1, 3)
             )
     suppressed = [n for n in range(1, customers + 1) if n % 100 == 7]
@@ -297,15 +315,20 @@ def seed_app_database(sessions: Any, customers: int, now: datetime) -> dict[str,
             session.execute(insert(ConsentState), states[start : start + 5000])
         frequency.log_contacts(session, contacts)
         for n in suppressed:
-            suppression.suppress(session, medium="*", address=f"c{n}@bench.example", reason="complaint",
-                                 actor="bench", now=now)
-            suppression.suppress(session, medium="webhook", address=str(n), reason="complaint",
-                                 actor="bench", now=now)
+            suppression.suppress(
+                session, medium="*", address=f"c{n}@bench.example", reason="complaint", actor="bench", now=now
+            )
+            suppression.suppress(
+                session, medium="webhook", address=str(n), reason="complaint", actor="bench", now=now
+            )
     return {"revoked": customers // 20, "suppressed": len(suppressed), "capped": len(contacts) // 2}
 
 
 def definition(channel: str, customers: int) -> dict[str, Any]:
-    content = {"subject": "双11｜{{ name | default('亲') }}", "body": "{{ name | default('亲') }}，双11 好礼等你"}
+    content = {
+        "subject": "双11｜{{ name | default('亲') }}",
+        "body": "{{ name | default('亲') }}，双11 好礼等你",
+    }
     return {
         "name": f"bench {channel}",
         "purpose": "notice",
@@ -343,8 +366,12 @@ class Scenario:
         )
         self.channel_settings = {
             "webhook": WebhookSettings(url=sinks.url, secret=SecretStr(SECRET)),
-            "email": SmtpSettings(host="127.0.0.1", port=sinks.smtp_port, security="plain",
-                                  mail_from="店铺 <shop@bench.example>"),
+            "email": SmtpSettings(
+                host="127.0.0.1",
+                port=sinks.smtp_port,
+                security="plain",
+                mail_from="店铺 <shop@bench.example>",
+            ),
         }
         self.engine = make_engine(self.settings)
         upgrade(self.settings, engine=self.engine)
@@ -384,14 +411,29 @@ class Scenario:
             log = (self.folder / f"w{number}.log").open("wb")
             self.workers.append(
                 subprocess.Popen(
-                    [sys.executable, "-c", GUANXI, "worker", "--id", f"w{number}", "--poll", "0.05",
-                     "--batch", str(self.batch)],
-                    env=env, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
+                    [
+                        sys.executable,
+                        "-c",
+                        GUANXI,
+                        "worker",
+                        "--id",
+                        f"w{number}",
+                        "--poll",
+                        "0.05",
+                        "--batch",
+                        str(self.batch),
+                    ],
+                    env=env,
+                    cwd=self.folder,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
             )
         deadline = time.monotonic() + 120
         for number in range(count):
-            while f"worker w{number} started" not in (self.folder / f"w{number}.log").read_text(errors="replace"):
+            while f"worker w{number} started" not in (self.folder / f"w{number}.log").read_text(
+                errors="replace"
+            ):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"worker w{number} did not start")
                 time.sleep(0.1)
@@ -413,21 +455,38 @@ class Scenario:
 
         now = datetime.now(UTC)
         with self.sessions() as session, session.begin():
-            service.create_campaign(session, f"bench-{channel}", definition(channel, self.customers),
-                                    actor="bench", now=now)
+            service.create_campaign(
+                session, f"bench-{channel}", definition(channel, self.customers), actor="bench", now=now
+            )
             service.launch(session, f"bench-{channel}", actor="bench", now=now)
         started = time.perf_counter()
-        queue_due_waves(JobContext(settings=self.settings, warehouse=self.warehouse, sessions=self.sessions,
-                                   now=datetime.now(UTC)))
-        ran = run_pending(settings=self.settings, sessions=self.sessions, warehouse=self.warehouse,
-                          worker_id="bench", kinds=job_kinds(), writer=True)
+        queue_due_waves(
+            JobContext(
+                settings=self.settings,
+                warehouse=self.warehouse,
+                sessions=self.sessions,
+                now=datetime.now(UTC),
+            )
+        )
+        ran = run_pending(
+            settings=self.settings,
+            sessions=self.sessions,
+            warehouse=self.warehouse,
+            worker_id="bench",
+            kinds=job_kinds(),
+            writer=True,
+        )
         seconds = time.perf_counter() - started
         assert ran == 1, f"{ran} jobs ran"
         with self.sessions() as session:
             counts = service.status(session, f"bench-{channel}").waves[0].counts
         queued = int(counts["queued"])
-        return {"seconds": round(seconds, 3), "queued": queued, "per_second": round(queued / seconds, 1),
-                "counts": counts}
+        return {
+            "seconds": round(seconds, 3),
+            "queued": queued,
+            "per_second": round(queued / seconds, 1),
+            "counts": counts,
+        }
 
     def unfinished(self, channel: str) -> int:
         from sqlalchemy import func, select  # noqa: PLC0415
@@ -435,10 +494,14 @@ class Scenario:
         from guanxi.marketing.outbox import OutboxMessage  # noqa: PLC0415
 
         with self.sessions() as session:
-            return int(session.scalar(
-                select(func.count()).select_from(OutboxMessage)
-                .where(OutboxMessage.channel == channel, OutboxMessage.state.in_(UNFINISHED))
-            ) or 0)
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.channel == channel, OutboxMessage.state.in_(UNFINISHED))
+                )
+                or 0
+            )
 
     def sent(self, channel: str) -> int:
         from sqlalchemy import func, select  # noqa: PLC0415
@@ -446,10 +509,14 @@ class Scenario:
         from guanxi.marketing.outbox import OutboxMessage  # noqa: PLC0415
 
         with self.sessions() as session:
-            return int(session.scalar(
-                select(func.count()).select_from(OutboxMessage)
-                .where(OutboxMessage.channel == channel, OutboxMessage.state == "sent")
-            ) or 0)
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.channel == channel, OutboxMessage.state == "sent")
+                )
+                or 0
+            )
 
     def wait_delivered(self, channel: str, started: float, timeout: float = 1800) -> float:
         while self.unfinished(channel):
@@ -464,8 +531,14 @@ class Scenario:
         from guanxi.marketing.worker import Worker  # noqa: PLC0415
 
         channels = ChannelSet(channel_settings=self.channel_settings)
-        worker = Worker(self.sessions, self.settings, "bench-profiled", batch=self.batch,
-                        stop_event=threading.Event(), channels=channels)
+        worker = Worker(
+            self.sessions,
+            self.settings,
+            "bench-profiled",
+            batch=self.batch,
+            stop_event=threading.Event(),
+            channels=channels,
+        )
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
@@ -506,12 +579,19 @@ def run_scenario(
             assert seen["distinct"] == sent, (seen, sent)
             result[channel] = {
                 "build": build,
-                "delivery": {"messages": sent, "seconds": round(seconds, 3),
-                             "per_second": round(sent / seconds, 1), "sink": seen},
+                "delivery": {
+                    "messages": sent,
+                    "seconds": round(seconds, 3),
+                    "per_second": round(sent / seconds, 1),
+                    "sink": seen,
+                },
             }
-            print(f"  {name:10} {workers} worker(s) {channel:8} build {build['seconds']:7.2f}s "
-                  f"({build['per_second']:8.0f} msg/s, {build['queued']} queued)  "
-                  f"delivery {seconds:7.2f}s ({sent / seconds:7.0f} msg/s, sink {seen})", flush=True)
+            print(
+                f"  {name:10} {workers} worker(s) {channel:8} build {build['seconds']:7.2f}s "
+                f"({build['per_second']:8.0f} msg/s, {build['queued']} queued)  "
+                f"delivery {seconds:7.2f}s ({sent / seconds:7.0f} msg/s, sink {seen})",
+                flush=True,
+            )
     finally:
         scenario.close()
     return result
@@ -524,8 +604,13 @@ def profile_run(sinks: Sinks, args: argparse.Namespace, folder: Path) -> dict[st
         build = scenario.build("webhook")
         seconds = scenario.deliver_in_process("webhook", args.profile)
         sent = scenario.sent("webhook")
-        return {"queued": build["queued"], "sent": sent, "seconds": round(seconds, 3),
-                "per_second": round(sent / seconds, 1), "profiled": True}
+        return {
+            "queued": build["queued"],
+            "sent": sent,
+            "seconds": round(seconds, 3),
+            "per_second": round(sent / seconds, 1),
+            "profiled": True,
+        }
     finally:
         scenario.close()
 
@@ -543,8 +628,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     args.channels = [c for c in args.channels.split(",") if c]
     postgres = None if args.no_postgres else args.postgres
-    print(f"guanxi sending benchmark: {args.customers:,} customers, channels {', '.join(args.channels)}",
-          flush=True)
+    print(
+        f"guanxi sending benchmark: {args.customers:,} customers, channels {', '.join(args.channels)}",
+        flush=True,
+    )
     sinks = Sinks()
     results: dict[str, Any] = {"customers": args.customers, "cores": os.cpu_count(), "runs": []}
     try:
@@ -558,14 +645,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 folder.mkdir()
                 with app_database(folder, url) as app_db_url:
                     results["runs"].append(run_scenario(name, app_db_url, sinks, args, workers, folder))
-            messages = max(run[c]["delivery"]["messages"] for run in results["runs"] for c in args.channels
-                           if c in run)
+            messages = max(
+                run[c]["delivery"]["messages"] for run in results["runs"] for c in args.channels if c in run
+            )
             baselines: dict[str, Any] = {}
             if "webhook" in args.channels:
                 baselines["httpx"] = httpx_baseline(sinks, messages)
                 baselines[f"httpx_{SEND_THREADS}_threads"] = httpx_baseline(sinks, messages, SEND_THREADS)
             if "email" in args.channels:
-                baselines["smtplib_session_per_message"] = smtplib_baseline(sinks, messages, one_session=False)
+                baselines["smtplib_session_per_message"] = smtplib_baseline(
+                    sinks, messages, one_session=False
+                )
                 baselines["smtplib_one_session"] = smtplib_baseline(sinks, messages, one_session=True)
             results["baselines"] = baselines
             if args.profile:
@@ -591,15 +681,19 @@ def report(results: dict[str, Any], channels: list[str]) -> None:
             if channel not in run:
                 continue
             delivery, build = run[channel]["delivery"], run[channel]["build"]
-            baseline = base[f"httpx_{SEND_THREADS}_threads" if channel == "webhook" else "smtplib_one_session"]
+            baseline = base[
+                f"httpx_{SEND_THREADS}_threads" if channel == "webhook" else "smtplib_one_session"
+            ]
             ratio = delivery["per_second"] / baseline["per_second"]
             run[channel]["ratio"] = round(ratio, 3)
             goal = ""
             if channel == "webhook":
                 goal = "  goal ≥ 1,000 msg/s: " + ("met" if delivery["per_second"] >= 1000 else "NOT met")
-            print(f"  {run['app_db']:10} {run['workers']}w {channel:8} build {build['seconds']:6.2f}s "
-                  f"({build['per_second']:7.0f} msg/s)  delivery {delivery['per_second']:7.0f} msg/s  "
-                  f"ratio {ratio:5.2f}{goal}")
+            print(
+                f"  {run['app_db']:10} {run['workers']}w {channel:8} build {build['seconds']:6.2f}s "
+                f"({build['per_second']:7.0f} msg/s)  delivery {delivery['per_second']:7.0f} msg/s  "
+                f"ratio {ratio:5.2f}{goal}"
+            )
     if "profile" in results:
         profiled = results["profile"]
         print(f"\nin-process worker under cProfile (SQLite, webhook): {profiled['per_second']:.0f} msg/s")

@@ -113,6 +113,22 @@ class Settings(BaseSettings):
     campaigns_wave_seconds: float = Field(
         15, gt=0, le=3600, description="How often due campaign waves are looked for and queued as jobs."
     )
+    journeys_seconds: float = Field(
+        30,
+        gt=0,
+        le=3600,
+        description="How often the journeys service evaluates triggers, goals and due steps.",
+    )
+    journeys_batch: int = Field(
+        500, ge=1, le=10_000, description="Journey steps the journeys service runs per batch."
+    )
+    journeys_wait_poll_minutes: float = Field(
+        15, gt=0, le=1440, description="How often a step waiting for an event looks again."
+    )
+    journeys_holidays_file: Path | None = Field(
+        None,
+        description="A YAML holiday calendar adding holidays (店庆 …) to the built-in one, or changing their dates.",
+    )
     mail_bounce_maildir: Path | None = Field(
         None,
         description="Return-path Maildir the mail-bounces service reads DSNs from (hard bounces suppress).",

@@ -50,7 +50,9 @@ def parse_scopes(values: Iterable[str]) -> tuple[str, ...]:
     words = {word.strip().lower() for value in values for word in value.split(",") if word.strip()}
     unknown = sorted(words - set(SCOPES))
     if unknown:
-        raise ValidationFailedError(f"unknown API key scope {', '.join(unknown)}; choose from {', '.join(SCOPES)}")
+        raise ValidationFailedError(
+            f"unknown API key scope {', '.join(unknown)}; choose from {', '.join(SCOPES)}"
+        )
     if not words:
         raise ValidationFailedError(f"an API key needs at least one scope: {', '.join(SCOPES)}")
     return tuple(scope for scope in SCOPES if scope in words)

@@ -1,8 +1,8 @@
 """Errors of the app database's own records (users, API keys).
 
-    GuanxiError
-    └── ConflictError           conflict     409
-        └── LastAdminError      last_admin   409   the change would leave no active admin
+GuanxiError
+└── ConflictError           conflict     409
+    └── LastAdminError      last_admin   409   the change would leave no active admin
 """
 
 from __future__ import annotations

@@ -23,9 +23,7 @@ def check_password_rules(password: str) -> None:
     Acceptable: 8 to 1024 characters, not only whitespace.
     """
     if len(password) < MIN_LENGTH or not password.strip():
-        raise ValidationFailedError(
-            f"the password must have at least {MIN_LENGTH} characters"
-        )
+        raise ValidationFailedError(f"the password must have at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
         raise ValidationFailedError(f"the password must have at most {MAX_LENGTH} characters")
 

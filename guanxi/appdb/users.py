@@ -54,9 +54,7 @@ def normalise_username(username: str) -> str:
 def check_locale(locale: str) -> str:
     """``locale`` if the interface speaks it, else :class:`~guanxi.errors.ValidationFailedError`."""
     if locale not in LOCALES:
-        raise ValidationFailedError(
-            f"unknown locale {locale!r}; use one of: {', '.join(LOCALES)}"
-        )
+        raise ValidationFailedError(f"unknown locale {locale!r}; use one of: {', '.join(LOCALES)}")
     return locale
 
 
@@ -174,9 +172,7 @@ def set_role(session: Session, user: User, role: Role, *, actor: str, now: datet
     if user.role == role:
         return user
     if user.role == Role.ADMIN and user.active and count_active_admins(session) <= 1:
-        raise LastAdminError(
-            f"{user.username!r} is the last active admin; make another user admin first"
-        )
+        raise LastAdminError(f"{user.username!r} is the last active admin; make another user admin first")
     previous = user.role
     user.role = role
     user.security_stamp = new_stamp()
@@ -200,9 +196,7 @@ def deactivate(session: Session, user: User, *, actor: str, now: datetime) -> Us
     if not user.active:
         return user
     if user.role == Role.ADMIN and count_active_admins(session) <= 1:
-        raise LastAdminError(
-            f"{user.username!r} is the last active admin; make another user admin first"
-        )
+        raise LastAdminError(f"{user.username!r} is the last active admin; make another user admin first")
     user.active = False
     user.security_stamp = new_stamp()
     audit.record(session, actor=actor, action="user.deactivate", target=f"user:{user.username}", now=now)

@@ -128,7 +128,8 @@ def resolve_command(
     incremental: Annotated[
         bool,
         typer.Option(
-            "--incremental", help="Place only records that arrived since the last run; merges wait for a full run."
+            "--incremental",
+            help="Place only records that arrived since the last run; merges wait for a full run.",
         ),
     ] = False,
 ) -> None:
@@ -163,7 +164,9 @@ def _print_incremental(result: dict[str, Any]) -> None:
     table.add_row("seconds", f"{result['seconds']:.1f}")
     _console().print(table)
     if result["needs_full_resolve"]:
-        _console().print("[yellow]some records link customers that must merge or split: run `guanxi resolve`[/]")
+        _console().print(
+            "[yellow]some records link customers that must merge or split: run `guanxi resolve`[/]"
+        )
 
 
 identity_app.command("resolve")(resolve_command)

@@ -82,7 +82,9 @@ def _print(result: ReportResult, output: Format, locale: str, currency: str) -> 
     else:
         table = Table(title=result.definition.title(locale))
         for column in columns:
-            table.add_column(column.title(locale), justify="left" if column.kind in ("text", "date") else "right")
+            table.add_column(
+                column.title(locale), justify="left" if column.kind in ("text", "date") else "right"
+            )
         for row in result.rows:
             table.add_row(*[_shown(v, c, currency) for v, c in zip(row, columns, strict=True)])
         console.print(table)

@@ -213,8 +213,12 @@ def add_key(
     if api_keys.SCOPE_API in scopes:
         uses.append("send it as the X-API-Key header")
     if api_keys.SCOPE_INGEST in scopes:
-        uses.append(f"use it as the write key of a Segment client (source {issued.record.source or DEFAULT_SOURCE})")
-    out.print(f"API key {prefix} ({role}; {', '.join(scopes)}); {' or '.join(uses)}. It is shown only this once:")
+        uses.append(
+            f"use it as the write key of a Segment client (source {issued.record.source or DEFAULT_SOURCE})"
+        )
+    out.print(
+        f"API key {prefix} ({role}; {', '.join(scopes)}); {' or '.join(uses)}. It is shown only this once:"
+    )
     out.print(secret, soft_wrap=True, highlight=False)
 
 
@@ -223,7 +227,13 @@ def add_key(
 def keys() -> None:
     """List API keys (prefixes only) with their scopes; an ingest key shows its event source: ``ingest (web)``."""
     table = Table(
-        Column("prefix", no_wrap=True), "name", "role", Column("scopes", no_wrap=True), "created", "last used", "revoked"
+        Column("prefix", no_wrap=True),
+        "name",
+        "role",
+        Column("scopes", no_wrap=True),
+        "created",
+        "last used",
+        "revoked",
     )
     with app_db() as session:
         for key in api_keys.list_api_keys(session):

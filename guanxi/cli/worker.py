@@ -126,7 +126,9 @@ def background_work(settings: Settings, identity: str, *, once: bool) -> Iterato
             )
             for service in services().values():
                 service.run(
-                    JobContext(settings=settings, warehouse=warehouse, sessions=sessions, now=datetime.now(UTC))
+                    JobContext(
+                        settings=settings, warehouse=warehouse, sessions=sessions, now=datetime.now(UTC)
+                    )
                 )
         else:
             runtime = Runtime(settings, sessions, warehouse, worker_id=identity, writer=True)

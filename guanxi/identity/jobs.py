@@ -46,7 +46,9 @@ def run_resolve(context: JobContext, params: Params) -> Result:
     rules = load_rules(Path(wanted.rules) if wanted.rules else rules_path(context.settings))
     if wanted.incremental:
         if wanted.probabilistic:
-            raise ValidationFailedError("probabilistic matching runs with the full resolve only, not incremental")
+            raise ValidationFailedError(
+                "probabilistic matching runs with the full resolve only, not incremental"
+            )
         return incremental_report(context, rules)
     report = resolve(
         context.warehouse,

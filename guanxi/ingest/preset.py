@@ -165,7 +165,9 @@ def load_mapping_file(path: Path) -> Mapping:
 
 def detect_preset(kind: str, headers: list[str]) -> Mapping | None:
     """The built-in preset of ``kind`` that best covers ``headers``, if one has every required field."""
-    candidates = [p for p in available_presets().values() if p.kind == kind and not p.missing_required(headers)]
+    candidates = [
+        p for p in available_presets().values() if p.kind == kind and not p.missing_required(headers)
+    ]
     if not candidates:
         return None
     return max(candidates, key=lambda p: (p.coverage(headers), not p.name.startswith("generic")))

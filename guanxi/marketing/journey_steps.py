@@ -32,12 +32,14 @@ kinds; the queue itself knows no journey structure.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import pluggy
+from ibis.backends import BaseBackend
+from pydantic import BaseModel
 from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -62,6 +64,8 @@ class JourneyStepRun(LeasedWork, Base):
 
     journey_key: Mapped[str] = mapped_column(String(128), index=True)
     customer_id: Mapped[str] = mapped_column(String(128))
+    enrollment_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    """The journey enrollment the step belongs to (:mod:`guanxi.marketing.journeys`); None for bare steps."""
     step_index: Mapped[int] = mapped_column(Integer)
     step_name: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32))
@@ -79,14 +83,15 @@ class JourneyStepRun(LeasedWork, Base):
         return f"JourneyStepRun(key={self.idempotency_key!r}, kind={self.kind!r}, state={self.state!r})"
 
 
-def step_key(journey_key: str, customer_id: str, step_index: int) -> str:
-    """The idempotency key of a step run."""
-    return f"{journey_key}:{customer_id}:{step_index}"
+def step_key(journey_key: str, customer_id: str, step_index: int, enrollment_id: int | None = None) -> str:
+    """The idempotency key of a step run: ``journey:customer:step``, with ``@enrollment`` for an enrollment's."""
+    key = f"{journey_key}:{customer_id}:{step_index}"
+    return key if enrollment_id is None else f"{key}@{enrollment_id}"
 
 
-def message_key(journey_key: str, customer_id: str, step_index: int) -> str:
+def message_key(journey_key: str, customer_id: str, step_index: int, enrollment_id: int | None = None) -> str:
     """The outbox idempotency key of the message a ``send`` step enqueues."""
-    return f"journey:{journey_key}:{customer_id}:{step_index}"
+    return "journey:" + step_key(journey_key, customer_id, step_index, enrollment_id)
 
 
 @dataclass(frozen=True)
@@ -121,21 +126,50 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class StepResult:
-    """What a handler did (``outcome``) and which steps come next."""
+    """What a handler did (``outcome``) and which steps come next.
+
+    ``recheck_at`` (journey steps only) asks for the same step to run again
+    then — a wait for an event looks again until it happens or times out —
+    instead of finishing it.
+    """
 
     outcome: str
     follow_ups: tuple[FollowUp, ...] = ()
+    recheck_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class StepContext:
+    """What a handler is given.
+
+    ``warehouse``, ``settings``, ``journey`` (the enrollment's
+    :class:`~guanxi.marketing.journeys.runtime.Frame`) and ``facts`` (what the
+    kind's ``prepare`` found for this run) are set for journey steps, which run
+    in the process owning the warehouse; they are None for bare queue steps.
+    """
+
     session: Session
     now: datetime
     worker_id: str
+    warehouse: BaseBackend | None = None
+    settings: Settings | None = None
+    journey: Any = None
+    facts: Any = None
 
 
 StepHandler = Callable[[StepContext, JourneyStepRun], StepResult]
 """Runs one step in the caller's transaction; raises a MarketingError to fail it."""
+
+StepPrepare = Callable[[StepContext, Sequence[JourneyStepRun]], Mapping[int, Any]]
+"""Reads (and, idempotently, writes) the warehouse once for a batch of runs of one kind: run id → facts."""
+
+StepExits = Callable[[Any], list[tuple[str, str | None]]]
+"""The named ways out of a configured step: ``(label, target step name or None for "the next one")``."""
+
+
+def _one_exit(config: Any) -> list[tuple[str, str | None]]:
+    return [("next", getattr(config, "next", None))]
+
 
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 """A step kind: lower-case letters, digits and ``_``, at most 32 characters (the ``kind`` column)."""
@@ -159,6 +193,14 @@ class StepKind:
     handler: StepHandler
     description: str = ""
     """One line saying what a step of this kind does, for listings and docs."""
+    config: type[BaseModel] | None = None
+    """The step's fields in a journey definition (a pydantic model); None: not usable in definitions."""
+    exits: StepExits = _one_exit
+    """Where a configured step may lead, for validation and the journey diagram."""
+    prepare: StepPrepare | None = None
+    """Batch warehouse work before a batch of this kind's journey steps run (see :data:`StepPrepare`)."""
+    terminal: bool = False
+    """A step after which the customer's journey ends (``exit``): nothing follows it."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or KIND_PATTERN.fullmatch(self.kind) is None:
@@ -203,8 +245,9 @@ def schedule_step(
     step: StepSpec,
     due_at: datetime,
     now: datetime,
+    enrollment_id: int | None = None,
 ) -> JourneyStepRun:
-    """Schedule ``step`` for a customer at ``due_at``; idempotent on ``journey:customer:step``.
+    """Schedule ``step`` for a customer at ``due_at``; idempotent on ``journey:customer:step[@enrollment]``.
 
     Returns the stored run — an existing one unchanged when the step was
     scheduled before.
@@ -212,12 +255,13 @@ def schedule_step(
     values = {
         "journey_key": journey_key,
         "customer_id": customer_id,
+        "enrollment_id": enrollment_id,
         "step_index": step.index,
         "step_name": step.name,
         "kind": step.kind,
         "payload": dict(step.payload),
         "due_at": due_at,
-        "idempotency_key": step_key(journey_key, customer_id, step.index),
+        "idempotency_key": step_key(journey_key, customer_id, step.index, enrollment_id),
         "state": STATES.pending,
         "attempts": 0,
         "next_attempt_at": due_at,

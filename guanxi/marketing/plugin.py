@@ -10,6 +10,7 @@ registered they do not exist.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from guanxi.jobs.kinds import JobKind, Service
@@ -20,7 +21,16 @@ from guanxi.marketing.channels.smtp import SmtpChannel, SmtpSettings
 from guanxi.marketing.channels.task import TaskChannel, TaskSettings
 from guanxi.marketing.channels.webhook import WebhookChannel, WebhookSettings
 from guanxi.marketing.channels.wechat import WechatChannel, WechatSettings
-from guanxi.marketing.journey_steps import StepKind, exit_step, send_step, wait_step
+from guanxi.marketing.journey_steps import (
+    JourneyStepRun,
+    StepContext,
+    StepHandler,
+    StepKind,
+    StepResult,
+    exit_step,
+    send_step,
+    wait_step,
+)
 from guanxi.plugins import hookimpl
 
 
@@ -105,10 +115,20 @@ def register_services() -> list[Service]:
     return [WAVES_SERVICE, BOUNCES_SERVICE]
 
 
+def _either(bare: StepHandler, journey: StepKind) -> StepKind:
+    """One kind for both uses: ``journey``'s inside a journey enrollment, ``bare`` for a bare queue step."""
+
+    def handler(context: StepContext, run: JourneyStepRun) -> StepResult:
+        return journey.handler(context, run) if context.journey is not None else bare(context, run)
+
+    return replace(journey, handler=handler)
+
+
 @hookimpl
 def register_journey_steps() -> list[StepKind]:
-    return [
-        StepKind("send", send_step, "Render a message for the customer and put it in the outbox"),
-        StepKind("wait", wait_step, "Schedule the next step delay_seconds after this one was due"),
-        StepKind("exit", exit_step, "End the journey for the customer"),
-    ]
+    from guanxi.marketing.journeys.plugin import journey_step_kinds
+
+    bare = {"send": send_step, "wait": wait_step, "exit": exit_step}
+    kinds = {k.kind: k for k in journey_step_kinds()}
+    both = [_either(handler, kinds.pop(name)) for name, handler in bare.items()]
+    return [*both, *kinds.values()]

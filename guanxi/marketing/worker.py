@@ -7,7 +7,10 @@ the lease expires (see :mod:`guanxi.marketing.outbox` for the delivery
 guarantee). On SQLite run one worker.
 
 A journey step is committed on its own, together with everything it
-scheduled. Messages go out in claim order: one after another, except on a
+scheduled. Only bare queue steps run here; the steps of a journey enrollment
+(``enrollment_id`` set) are run by the ``journeys`` service in the process
+owning the warehouse (:mod:`guanxi.marketing.journeys.runtime`), which reads
+the warehouse for goals, branches and audiences. Messages go out in claim order: one after another, except on a
 channel whose definition is ``concurrent`` (webhook, SMS, WeChat), where up to
 ``worker_send_concurrency`` of them are in flight at once on a thread pool.
 Their outcomes (state and delivery record, each still guarded by its lease)
@@ -164,7 +167,15 @@ class Worker:
 
     def run_steps(self) -> int:
         with self.sessions() as session:
-            runs = self.step_queue.claim(session, self.worker_id, self.batch, self.clock())
+            runs = self.step_queue.claim(
+                session,
+                self.worker_id,
+                self.batch,
+                self.clock(),
+                where=JourneyStepRun.enrollment_id.is_(
+                    None
+                ),  # journeys' own steps run where the warehouse is
+            )
             session.commit()
             for position, run in enumerate(runs):
                 if self.stop_event.is_set() or not self.step_queue.starts_in_time(run, self.clock()):

@@ -272,4 +272,3 @@ def _type_mapper(con: BaseBackend) -> Callable[[dt.DataType], sge.DataType]:
         raise BackendUnsupportedError(f"the {con.name} warehouse does not compile SQL; cannot add columns")
     from_ibis: Callable[[dt.DataType], sge.DataType] = mapper.from_ibis
     return from_ibis
-

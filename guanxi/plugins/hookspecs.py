@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from guanxi.jobs.kinds import JobKind, Service
     from guanxi.marketing.channels import ChannelDefinition
     from guanxi.marketing.journey_steps import StepKind
+    from guanxi.marketing.journeys.goals import GoalKind
+    from guanxi.marketing.journeys.recipes import Recipe
     from guanxi.marketing.triggers import TriggerKind
     from guanxi.models.declared import ModelDefinition
     from guanxi.reports.definition import ReportDefinition
@@ -60,11 +62,32 @@ def register_journey_steps() -> list[StepKind]:
 
 @hookspec
 def register_journey_triggers() -> list[TriggerKind]:
-    """Journey triggers, as :class:`guanxi.marketing.triggers.TriggerKind` ``(kind, find)``.
+    """Journey triggers, as :class:`guanxi.marketing.triggers.TriggerKind` ``(kind, find, description, params)``.
 
-    ``find(con, *, since, until, params)`` returns an Ibis table of
-    ``(customer_id, occurrence_key)`` for the half-open window ``[since, until)``;
-    each pair enters the journey once.
+    ``find(con, *, since, until, params, settings)`` returns an unexecuted Ibis
+    table of ``customer_id``, ``occurrence_key`` and optionally ``entered_at``
+    (naive, ``Settings.timezone``) for the aware half-open window ``[since,
+    until)``; each ``(customer, occurrence)`` enters the journey once.
+    ``params`` arrive validated by the kind's ``params`` model.
+    """
+
+
+@hookspec
+def register_journey_recipes() -> list[Recipe]:
+    """Journey recipes, as :class:`guanxi.marketing.journeys.recipes.Recipe` ``(key, name_zh, name_en, summary, text)``.
+
+    ``text`` is the YAML of an editable journey; ``guanxi journeys install KEY``
+    saves it as a draft journey.
+    """
+
+
+@hookspec
+def register_journey_goals() -> list[GoalKind]:
+    """Journey exit goals, as :class:`guanxi.marketing.journeys.goals.GoalKind` ``(kind, find, params)``.
+
+    ``find(context, enrollments, params)`` returns the Ibis table of the
+    ``enrollment_id`` whose goal is reached; a customer who reaches it leaves the
+    journey at whatever step they are.
     """
 
 

@@ -32,6 +32,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "guanxi.models.plugin",
     "guanxi.segments.plugin",
     "guanxi.marketing.plugin",
+    "guanxi.marketing.journeys.plugin",
     "guanxi.reports.plugin",
     "guanxi.web.plugin",
     "guanxi.cli.plugin",
@@ -66,7 +67,9 @@ def build_plugin_manager(
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         except (ImportError, AttributeError) as err:
-            raise ConfigError(f"a plugin in the entry-point group {ENTRY_POINT_GROUP!r} failed: {err}") from err
+            raise ConfigError(
+                f"a plugin in the entry-point group {ENTRY_POINT_GROUP!r} failed: {err}"
+            ) from err
         except pluggy.PluginValidationError as err:
             raise ConfigError(f"plugin {err.plugin!r} implements a hook wrongly: {err}") from err
     return pm
@@ -125,9 +128,7 @@ def cached(build: Callable[[], T]) -> Callable[[], T]:
     return get
 
 
-def call_in_order(
-    hook: Any, pm: pluggy.PluginManager | None = None, **kwargs: Any
-) -> list[tuple[str, Any]]:
+def call_in_order(hook: Any, pm: pluggy.PluginManager | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
     """Call every implementation of ``hook`` with ``kwargs``, built-ins first (pluggy itself calls LIFO).
 
     Returns ``(plugin name, result)`` per implementation.
@@ -139,9 +140,7 @@ def call_in_order(
     ]
 
 
-def results_by_plugin(
-    hook: Any, pm: pluggy.PluginManager | None = None
-) -> Iterator[tuple[str, list[Any]]]:
+def results_by_plugin(hook: Any, pm: pluggy.PluginManager | None = None) -> Iterator[tuple[str, list[Any]]]:
     """``(plugin name, items)`` for each plugin implementing a zero-argument ``register_*`` hook.
 
     In registration order: built-ins in :data:`DEFAULT_PLUGINS` order, then
@@ -171,9 +170,7 @@ def collect(
         for item in items:
             key = name(item)
             if key in found:
-                raise ConfigError(
-                    f"two plugins define the {what} {key!r}: {owner[key]} and {plugin_name}"
-                )
+                raise ConfigError(f"two plugins define the {what} {key!r}: {owner[key]} and {plugin_name}")
             found[key] = item
             owner[key] = plugin_name
     return found

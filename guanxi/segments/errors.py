@@ -1,11 +1,11 @@
 """Errors of segment definitions (the spec errors live with the validation, :mod:`.validation`).
 
-    GuanxiError
-    ├── ConfigError
-    │   └── SegmentSpecError        segment_invalid    422   a spec has problems (every one listed)
-    └── ConflictError
-        ├── SegmentInUseError       segment_in_use     409   other segments refer to it
-        └── SegmentArchivedError    segment_archived   409   it is archived and cannot be used or changed
+GuanxiError
+├── ConfigError
+│   └── SegmentSpecError        segment_invalid    422   a spec has problems (every one listed)
+└── ConflictError
+    ├── SegmentInUseError       segment_in_use     409   other segments refer to it
+    └── SegmentArchivedError    segment_archived   409   it is archived and cannot be used or changed
 """
 
 from __future__ import annotations

@@ -36,9 +36,7 @@ class SignInThrottle:
             times = self._recent(key, now)
             if len(times) >= self.limit:
                 wait = max(1, int((times[0] + self.window - now).total_seconds() // 60) + 1)
-                raise RateLimitedError(
-                    f"too many failed sign-ins for {key!r}; try again in {wait} minutes"
-                )
+                raise RateLimitedError(f"too many failed sign-ins for {key!r}; try again in {wait} minutes")
 
     def failed(self, username: str, now: datetime) -> None:
         key = username.strip().lower()

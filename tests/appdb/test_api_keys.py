@@ -85,7 +85,10 @@ def test_a_key_is_refused_for_a_scope_it_lacks(app_session: Session, now: dateti
     write_key = api_keys.issue_api_key(
         app_session, name="site", role=Role.ADMIN, actor="cli", now=now, scopes=["ingest"]
     )
-    assert api_keys.authenticate_api_key(app_session, write_key.secret, now=now, scope="ingest") is write_key.record
+    assert (
+        api_keys.authenticate_api_key(app_session, write_key.secret, now=now, scope="ingest")
+        is write_key.record
+    )
     with pytest.raises(PermissionDeniedError, match="lacks the 'api' scope"):
         api_keys.authenticate_api_key(app_session, write_key.secret, now=now)
     with pytest.raises(PermissionDeniedError, match="lacks the 'ingest' scope"):

@@ -17,9 +17,20 @@ pytestmark = pytest.mark.slow
 def test_the_sending_benchmark_delivers_every_queued_message_once(tmp_path: Path) -> None:
     out = tmp_path / "sending.json"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "sending.py"), "--customers", "300", "--no-postgres",
-         "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "sending.py"),
+            "--customers",
+            "300",
+            "--no-postgres",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "guanxi sending benchmark: 300 customers" in done.stdout
@@ -36,5 +47,8 @@ def test_the_sending_benchmark_delivers_every_queued_message_once(tmp_path: Path
         assert delivery["sink"] == {"raw": queued, "distinct": queued}
         assert run[channel]["ratio"] > 0
     assert {name: base["messages"] for name, base in results["baselines"].items()} == {
-        "httpx": 288, "httpx_8_threads": 288, "smtplib_session_per_message": 288, "smtplib_one_session": 288,
+        "httpx": 288,
+        "httpx_8_threads": 288,
+        "smtplib_session_per_message": 288,
+        "smtplib_one_session": 288,
     }

@@ -95,7 +95,9 @@ def test_create_preview_launch_status(shop: Path) -> None:
 
 
 def test_a_broken_definition_is_refused_with_each_problem(shop: Path) -> None:
-    (shop / "bad.yaml").write_text("name: x\naudience: {segment: vip}\nchannels: [fax]\ncontent: {fax: {body: '{{'}}\n")
+    (shop / "bad.yaml").write_text(
+        "name: x\naudience: {segment: vip}\nchannels: [fax]\ncontent: {fax: {body: '{{'}}\n"
+    )
     out = run("campaigns", "create", "bad", "-f", str(shop / "bad.yaml"))
     assert out.startswith("2\n")
     assert "no channel named 'fax'" in out

@@ -58,12 +58,8 @@ def test_report_counts_completeness_contacts_staleness_and_orphans(run_import, w
         "invalid_contacts"
     ).rows
     duplicates = {(r["identifier"], r["value"]): r for r in report.section("duplicate_contacts").rows}
-    assert (
-        duplicates[("phone", "(all)")]["values"] == 1
-    )
-    assert (
-        duplicates[("phone", "+8613800000001")]["records"] == 2
-    )
+    assert duplicates[("phone", "(all)")]["values"] == 1
+    assert duplicates[("phone", "+8613800000001")]["records"] == 2
     assert duplicates[("email", "shop@test.com")]["records"] == 2
     # c1, c2 and c3 carry the shared phone/e-mail at most twice: not over a limit of 2
     assert report.section("shared_identifiers").rows == []

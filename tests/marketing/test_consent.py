@@ -24,7 +24,9 @@ def test_each_change_is_kept_and_the_state_is_the_latest(app_session: Session, n
     assert [r.state for r in consent.history(app_session, "email", "a@shop.cn")] == ["granted", "revoked"]
 
 
-def test_recording_the_same_state_or_the_same_change_again_adds_nothing(app_session: Session, now: datetime) -> None:
+def test_recording_the_same_state_or_the_same_change_again_adds_nothing(
+    app_session: Session, now: datetime
+) -> None:
     assert record(app_session, "granted", now).changed
     assert not record(app_session, "granted", now + timedelta(hours=1)).changed
     record(app_session, "revoked", now + timedelta(hours=2))
@@ -55,9 +57,15 @@ def test_unknown_states_and_sources_are_refused(app_session: Session, now: datet
         record(app_session, "granted", now, source="rumour")
 
 
-def test_suppressing_twice_keeps_one_entry_and_lifting_keeps_the_history(app_session: Session, now: datetime) -> None:
-    first = suppression.suppress(app_session, medium="*", address="a@shop.cn", reason="complaint", actor="t", now=now)
-    second = suppression.suppress(app_session, medium="*", address="a@shop.cn", reason="manual", actor="t", now=now)
+def test_suppressing_twice_keeps_one_entry_and_lifting_keeps_the_history(
+    app_session: Session, now: datetime
+) -> None:
+    first = suppression.suppress(
+        app_session, medium="*", address="a@shop.cn", reason="complaint", actor="t", now=now
+    )
+    second = suppression.suppress(
+        app_session, medium="*", address="a@shop.cn", reason="manual", actor="t", now=now
+    )
     app_session.flush()
     assert first.id == second.id
     assert second.reason == "complaint"

@@ -24,9 +24,7 @@ def test_every_delivery_setting_is_documented() -> None:
 def test_every_variable_of_every_built_in_channel_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     channels = registered_channels()
-    variables = [
-        variable for name in BUILT_IN_CHANNELS for variable in channels[name].variables().values()
-    ]
+    variables = [variable for name in BUILT_IN_CHANNELS for variable in channels[name].variables().values()]
     assert len(variables) >= 35
     assert [variable for variable in variables if f"`{variable}`" not in text] == []
     assert [name for name in BUILT_IN_CHANNELS if f"| `{name}` |" not in text] == []

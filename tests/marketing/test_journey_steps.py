@@ -21,7 +21,6 @@ from guanxi.marketing.journey_steps import (
     exit_step,
     registered_step_kinds,
     schedule_step,
-    send_step,
     step_key,
     step_kinds,
     wait_step,
@@ -30,6 +29,9 @@ from guanxi.marketing.outbox import OutboxMessage, enqueue
 from guanxi.marketing.worker import run_worker
 from guanxi.plugins import hookimpl, using_plugins
 from tests.marketing.receiver import WebhookReceiver
+
+BUILT_IN_STEPS = ("send", "wait", "exit", "task", "tag", "points", "webhook", "wait_event", "branch", "split")
+"""The step kinds the marketing plugin registers, in order: the three bare-queue ones first."""
 
 CONTACT = {"name": "王芳", "openid": "o-42"}
 
@@ -167,7 +169,7 @@ def test_a_step_run_again_after_a_crash_enqueues_no_second_message(
 @pytest.mark.parametrize(
     ("step", "code"),
     [
-        (StepSpec(0, "x", "branch"), "step_kind_unknown"),
+        (StepSpec(0, "x", "teleport"), "step_kind_unknown"),
         (
             StepSpec(0, "x", "send", {"channel": "webhook", "to": "{{ contact.phone }}", "body": "b"}),
             "template",
@@ -219,14 +221,14 @@ class TagPlugin:
 
     @hookimpl
     def register_journey_steps(self) -> list[StepKind]:
-        return [StepKind("tag", self.tag, "Tag the customer in the CRM")]
+        return [StepKind("crm_tag", self.tag, "Tag the customer in the CRM")]
 
 
 def test_a_step_kind_from_a_plugin_is_retried_with_back_off_and_its_effects_rolled_back(
     delivery_settings: Settings, app_engine: Engine, now: datetime
 ) -> None:
     plugin = TagPlugin(now)
-    schedule(app_engine, StepSpec(0, "tag", "tag"), now)
+    schedule(app_engine, StepSpec(0, "tag", "crm_tag"), now)
     clock = Clock(now)
     with using_plugins(plugin):
         first = run_worker(delivery_settings, "w", once=True, clock=clock)
@@ -247,12 +249,9 @@ def test_a_step_kind_from_a_plugin_is_retried_with_back_off_and_its_effects_roll
 
 def test_the_built_in_step_kinds_come_from_the_hook() -> None:
     kinds = registered_step_kinds()
-    assert list(kinds)[:3] == ["send", "wait", "exit"]
-    assert (kinds["send"].handler, kinds["wait"].handler, kinds["exit"].handler) == (
-        send_step,
-        wait_step,
-        exit_step,
-    )
+    assert list(kinds) == [*BUILT_IN_STEPS]
+    assert all(kind.config is not None for kind in kinds.values())  # every built-in also runs in journeys
+    assert [kind.kind for kind in kinds.values() if kind.terminal] == ["exit"]
     assert all(kind.description for kind in kinds.values())
 
 

@@ -18,6 +18,7 @@ from guanxi.marketing.journey_steps import JourneyStepRun, StepSpec, registered_
 from guanxi.marketing.outbox import OutboxMessage
 from guanxi.marketing.worker import run_worker
 from guanxi.plugins import DEFAULT_PLUGINS, build_plugin_manager
+from tests.marketing.test_journey_steps import BUILT_IN_STEPS
 
 MARKETING = "guanxi.marketing.plugin"
 
@@ -31,7 +32,7 @@ def without_marketing() -> pluggy.PluginManager:
 def test_with_the_marketing_plugin_the_built_ins_are_there() -> None:
     pm = build_plugin_manager(defaults=[MARKETING], entry_points=False)
     assert list(registered_channels(pm)) == ["email", "sms", "aliyun_sms", "wechat", "webhook", "task"]
-    assert list(registered_step_kinds(pm)) == ["send", "wait", "exit"]
+    assert list(registered_step_kinds(pm)) == [*BUILT_IN_STEPS]
 
 
 def test_without_the_marketing_plugin_email_webhook_and_send_are_unknown(

@@ -265,7 +265,9 @@ def test_a_concurrent_channel_has_several_sends_in_flight_and_every_outcome_is_r
     assert (stats.sent, stats.send_failed, stats.dead) == (7, 1, 1)
     assert states(app_engine) == {f"k{n:03d}": "dead" if n == 5 else "sent" for n in range(8)}
     with Session(app_engine) as session:
-        provider_ids = {m.idempotency_key: m.provider_message_id for m in session.scalars(select(OutboxMessage))}
+        provider_ids = {
+            m.idempotency_key: m.provider_message_id for m in session.scalars(select(OutboxMessage))
+        }
     assert provider_ids["k002"] == "p-k002"  # each outcome lands on its own message
 
 

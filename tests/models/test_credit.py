@@ -76,7 +76,9 @@ def test_credit_scores_match_the_hand_computed_ones(warehouse: BaseBackend) -> N
     )
 
 
-def test_customers_with_repeated_complaints_are_do_not_disturb(warehouse: BaseBackend, settings: Settings) -> None:
+def test_customers_with_repeated_complaints_are_do_not_disturb(
+    warehouse: BaseBackend, settings: Settings
+) -> None:
     f.customers(warehouse, [1, 2, 3])
     f.orders(warehouse, [f.order(f"o{k}", k, DAY, 100) for k in (1, 2, 3)])
     f.tickets(
@@ -88,7 +90,11 @@ def test_customers_with_repeated_complaints_are_do_not_disturb(warehouse: BaseBa
             f.ticket("t4", 3, "praise", DAY),
         ],
     )
-    run_models(warehouse, settings.model_copy(update={"models_config": settings.data_dir / "absent.yaml"}), as_of=AS_OF)
+    run_models(
+        warehouse,
+        settings.model_copy(update={"models_config": settings.data_dir / "absent.yaml"}),
+        as_of=AS_OF,
+    )
     tags = warehouse.table("customer_tags")
     rows = tags.filter((tags.model == "credit") & (tags.value == "do_not_disturb")).to_pyarrow().to_pylist()
     assert [(r["customer_id"], r["weight"]) for r in rows] == [(1, 2.0)]  # two complaints; one is not enough

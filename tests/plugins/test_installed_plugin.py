@@ -41,8 +41,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(HERE / "guanxi_dingtalk", source)
     target = root / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "--no-index", "--target", str(target), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "--no-index",
+            "--target",
+            str(target),
+            str(source),
+        ],
         check=True,
         capture_output=True,
     )
@@ -78,7 +90,12 @@ def env(site: Path, tmp_path: Path, robot: DingTalkRobot) -> dict[str, str]:
 
 def guanxi(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", GUANXI, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", GUANXI, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, f"guanxi {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
@@ -92,13 +109,17 @@ def python(env: dict[str, str], code: str) -> str:
     return done.stdout
 
 
-def test_an_installed_plugin_is_used_end_to_end(env: dict[str, str], tmp_path: Path, robot: DingTalkRobot) -> None:
+def test_an_installed_plugin_is_used_end_to_end(
+    env: dict[str, str], tmp_path: Path, robot: DingTalkRobot
+) -> None:
     # the preset and the command are there
     assert "pinduoduo-orders" in guanxi(env, "presets")
     assert guanxi(env, "dingtalk") == "dingtalk: configured\n"
     guanxi(env, "init")
     # a Pinduoduo export (GB18030) imports with the plugin's preset, next to a CRM list
-    report = guanxi(env, "import", "orders", str(DATA / "pinduoduo_orders.csv"), "--preset", "pinduoduo-orders")
+    report = guanxi(
+        env, "import", "orders", str(DATA / "pinduoduo_orders.csv"), "--preset", "pinduoduo-orders"
+    )
     assert "pinduoduo" in report
     guanxi(env, "import", "customers", str(DATA / "crm_customers.csv"), "--preset", "generic-customers")
     guanxi(env, "resolve")
@@ -115,7 +136,9 @@ def test_an_installed_plugin_is_used_end_to_end(env: dict[str, str], tmp_path: P
     assert sorted(map(tuple, scores)) == [("张伟", 0.5, 2), ("李娜", 1.0, 1)]
     # the plugin's condition and its column work in a segment, described in Chinese
     spec = tmp_path / "november_weekend.yaml"
-    spec.write_text("where:\n  all:\n    - birthday_month in [11]\n    - weekend_share >= 0.9\n", encoding="utf-8")
+    spec.write_text(
+        "where:\n  all:\n    - birthday_month in [11]\n    - weekend_share >= 0.9\n", encoding="utf-8"
+    )
     guanxi(env, "segments", "create", "november_weekend", "--file", str(spec))
     assert "生日在 11 月" in guanxi(env, "segments", "show", "november_weekend")
     preview = guanxi(env, "segments", "preview", "november_weekend", "--as-of", "2024-11-30")

@@ -84,7 +84,12 @@ def test_a_plugin_preset_is_offered_next_to_the_builtin_ones(tmp_path: Path) -> 
         "  created_at: [下单时间]\n",
         encoding="utf-8",
     )
-    inline = Mapping(name="doudian-orders", kind="orders", source="douyin", columns={"order_id": ["主订单编号"], "created_at": ["订单提交时间"]})
+    inline = Mapping(
+        name="doudian-orders",
+        kind="orders",
+        source="douyin",
+        columns={"order_id": ["主订单编号"], "created_at": ["订单提交时间"]},
+    )
     with using_plugins(plugin("shops", register_import_presets=lambda: [folder, inline])):
         presets = available_presets()
         assert get_preset("kuaishou-orders").source == "kuaishou"
@@ -95,8 +100,9 @@ def test_a_plugin_preset_is_offered_next_to_the_builtin_ones(tmp_path: Path) -> 
 
 def test_two_presets_of_one_name_are_refused_naming_both_plugins() -> None:
     twin = Mapping(name="taobao-orders", kind="orders", columns={"order_id": ["x"], "created_at": ["y"]})
-    with using_plugins(plugin("twin", register_import_presets=lambda: [twin])), pytest.raises(
-        ConfigError, match="taobao-orders.*guanxi.ingest.plugin.*twin"
+    with (
+        using_plugins(plugin("twin", register_import_presets=lambda: [twin])),
+        pytest.raises(ConfigError, match="taobao-orders.*guanxi.ingest.plugin.*twin"),
     ):
         available_presets()
 
@@ -122,7 +128,10 @@ def test_a_plugin_adds_a_command_and_cannot_take_a_builtin_name() -> None:
     def steal(cli: typer.Typer) -> None:
         cli.command("import")(lambda: None)
 
-    with using_plugins(plugin("thief", register_commands=steal)), pytest.raises(ConfigError, match="'import'"):
+    with (
+        using_plugins(plugin("thief", register_commands=steal)),
+        pytest.raises(ConfigError, match="'import'"),
+    ):
         build_cli()
 
 
@@ -139,5 +148,5 @@ def test_docs_list_every_hook_with_its_current_text() -> None:
     assert page == with_reference(page), "run: python -m guanxi.plugins.reference docs/plugins.md"
     between = page.split(BEGIN, 1)[1].split(END, 1)[0]
     assert [line[5:-1] for line in between.splitlines() if line.startswith("### `")] == hook_names()
-    assert len(hook_names()) == 16
+    assert len(hook_names()) == 18
     assert hook_reference() in page

@@ -57,7 +57,9 @@ def test_no_orders_is_an_empty_report(warehouse: BaseBackend, settings: Settings
 
 def test_a_bad_period_or_name_is_refused(warehouse: BaseBackend, settings: Settings) -> None:
     with pytest.raises(ValidationFailedError, match="ends"):
-        run_report(get_report("monthly_sales"), warehouse, settings, ReportParams(date(2024, 2, 1), date(2024, 1, 1)))
+        run_report(
+            get_report("monthly_sales"), warehouse, settings, ReportParams(date(2024, 2, 1), date(2024, 1, 1))
+        )
     with pytest.raises(NotFoundError, match="monthly_sales"):
         get_report("no_such_report")
 
@@ -80,13 +82,25 @@ def test_the_cli_lists_and_prints_a_report(settings: Settings, monkeypatch: pyte
     listing = runner.invoke(build_cli(), ["report", "list"])
     assert listing.exit_code == 0
     assert "月度销售" in listing.output
-    shown = runner.invoke(build_cli(), ["report", "show", "monthly_sales", "--format", "json", "--months", "2"])
+    shown = runner.invoke(
+        build_cli(), ["report", "show", "monthly_sales", "--format", "json", "--months", "2"]
+    )
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output)["rows"] == [
-        {"month": "2024-11-01", "paid_orders": 6, "paid_revenue": "575.50", "refunds": "190.00",
-         "average_order_value": "95.92"},
-        {"month": "2024-12-01", "paid_orders": 1, "paid_revenue": "15.00", "refunds": "10.00",
-         "average_order_value": "15.00"},
+        {
+            "month": "2024-11-01",
+            "paid_orders": 6,
+            "paid_revenue": "575.50",
+            "refunds": "190.00",
+            "average_order_value": "95.92",
+        },
+        {
+            "month": "2024-12-01",
+            "paid_orders": 1,
+            "paid_revenue": "15.00",
+            "refunds": "10.00",
+            "average_order_value": "15.00",
+        },
     ]
     table = runner.invoke(build_cli(), ["report", "show", "monthly_sales", "--months", "1", "--lang", "en"])
     assert "Paid revenue" in table.output

@@ -75,7 +75,9 @@ def delivering(
     """A worker thread delivering the outbox (clock at ``now``) to the SMTP server ``mailbox``."""
     handler, port = mailbox
     stop = threading.Event()
-    smtp = SmtpSettings(host="127.0.0.1", port=port, security="plain", mail_from="好店 <shop@haodian.example>")
+    smtp = SmtpSettings(
+        host="127.0.0.1", port=port, security="plain", mail_from="好店 <shop@haodian.example>"
+    )
     thread = threading.Thread(
         target=run_worker,
         args=(app_settings.model_copy(update={"worker_poll_seconds": 0.2}),),
@@ -119,7 +121,13 @@ def test_a_campaign_goes_from_the_editor_to_sent_messages_in_the_browser(
         stage: page.locator(f'tr[data-stage="{stage}"] td.num').first.inner_text()
         for stage in ("audience", "reachable", "consented", "not_suppressed", "under_cap")
     }
-    assert funnel == {"audience": "5", "reachable": "5", "consented": "4", "not_suppressed": "3", "under_cap": "3"}
+    assert funnel == {
+        "audience": "5",
+        "reachable": "5",
+        "consented": "4",
+        "not_suppressed": "3",
+        "under_cap": "3",
+    }
     expect(page.locator("tr.sample")).to_have_count(3)
     expect(page.locator("tr.sample .recipient").first).to_have_text(re.compile(r"^c\*\*\*@shop\.cn$"))
     page.screenshot(path=str(shots / "campaign-preview-zh.png"), full_page=True)
@@ -130,7 +138,7 @@ def test_a_campaign_goes_from_the_editor_to_sent_messages_in_the_browser(
     page.wait_for_url(live_server + "/campaigns/spring")
     expect(page.locator('[data-message="sent"] .stat-value')).to_have_text("3")
     expect(page.locator("h1 [data-status]")).to_have_text("已完成")
-    expect(page.locator('[data-wave-state]')).to_have_text("已发送")
+    expect(page.locator("[data-wave-state]")).to_have_text("已发送")
     expect(page.locator('tr[data-stage="under_cap"] td.num').first).to_have_text("3")
     page.screenshot(path=str(shots / "campaign-sent-zh.png"), full_page=True)
     assert sorted(rcpt[0] for _, rcpt, _ in delivering.messages) == ["c1@shop.cn", "c3@shop.cn", "c7@shop.cn"]

@@ -43,8 +43,10 @@ def test_the_plugin_page_is_served_and_its_menu_entry_shows_in_both_languages(
         dashboard = client.get("/").text
         assert 'href="/dingtalk"' in dashboard
         assert "钉钉机器人" in dashboard
-        assert dashboard.index('href="/segments"') < dashboard.index('href="/dingtalk"') < dashboard.index(
-            'href="/v1/docs"'
+        assert (
+            dashboard.index('href="/segments"')
+            < dashboard.index('href="/dingtalk"')
+            < dashboard.index('href="/v1/docs"')
         )
         assert "DingTalk robot" in client.get("/?lang=en").text
         page = client.get("/dingtalk")

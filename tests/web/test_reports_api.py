@@ -23,10 +23,20 @@ def test_the_reports_are_listed_and_one_answers_its_rows(
     rows = client.get("/v1/reports/monthly_sales?months=2&lang=en").json()
     assert rows["report"]["title"] == "Monthly sales"
     assert rows["rows"] == [
-        {"month": "2024-11-01", "paid_orders": 6, "paid_revenue": "575.50", "refunds": "190.00",
-         "average_order_value": "95.92"},
-        {"month": "2024-12-01", "paid_orders": 1, "paid_revenue": "15.00", "refunds": "10.00",
-         "average_order_value": "15.00"},
+        {
+            "month": "2024-11-01",
+            "paid_orders": 6,
+            "paid_revenue": "575.50",
+            "refunds": "190.00",
+            "average_order_value": "95.92",
+        },
+        {
+            "month": "2024-12-01",
+            "paid_orders": 1,
+            "paid_revenue": "15.00",
+            "refunds": "10.00",
+            "average_order_value": "15.00",
+        },
     ]
 
 

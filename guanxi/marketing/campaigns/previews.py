@@ -43,7 +43,9 @@ def preview_campaign(
     campaign = get_campaign(session, key)
     times = wave_times(session, key, now=now)
     if not 0 <= wave < len(times):
-        raise ValidationFailedError(f"campaign {key!r} has {len(times)} planned wave(s); there is no wave {wave}")
+        raise ValidationFailedError(
+            f"campaign {key!r} has {len(times)} planned wave(s); there is no wave {wave}"
+        )
     return build.preview(
         con,
         session,

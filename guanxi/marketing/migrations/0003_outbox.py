@@ -87,7 +87,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_journey_step_runs")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_journey_step_runs_idempotency_key")),
     )
-    op.create_index("ix_journey_step_runs_due", "journey_step_runs", ["state", "next_attempt_at"], unique=False)
+    op.create_index(
+        "ix_journey_step_runs_due", "journey_step_runs", ["state", "next_attempt_at"], unique=False
+    )
     op.create_index(
         op.f("ix_journey_step_runs_journey_key"), "journey_step_runs", ["journey_key"], unique=False
     )

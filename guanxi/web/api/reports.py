@@ -46,7 +46,9 @@ def _public(definition: ReportDefinition, locale: str) -> ReportPublic:
         title=definition.title(locale),
         description=definition.description(locale),
         tags=list(definition.tags),
-        columns=[ReportColumnPublic(key=c.key, kind=c.kind, title=c.title(locale)) for c in definition.columns],
+        columns=[
+            ReportColumnPublic(key=c.key, kind=c.kind, title=c.title(locale)) for c in definition.columns
+        ],
     )
 
 

@@ -16,9 +16,10 @@ from guanxi.web.customers import (
     search_customers,
 )
 from guanxi.web.customers import customer_view as load_customer
-from guanxi.web.pages import flash, render
+from guanxi.web.pages import flash, locale_of, render
 from guanxi.web.report_tables import table_of
-from guanxi.web.state import State
+from guanxi.web.state import DbSession, State
+from guanxi.web.ui.journeys import customer_journeys
 
 router = APIRouter()
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
@@ -53,8 +54,11 @@ def customers(
 
 
 @router.get("/customers/{customer_id}")
-def customer(request: Request, principal: CanView, state: State, customer_id: CustomerId) -> Response:
-    """Customer 360; a merged id is redirected to its survivor, a split id to a list of its parts."""
+def customer(
+    request: Request, principal: CanView, state: State, session: DbSession, customer_id: CustomerId
+) -> Response:
+    """Customer 360 (with the customer's journeys); a merged id is redirected to its survivor, a split id to
+    a list of its parts."""
     try:
         with state.warehouse_connection() as con:
             view = load_customer(con, state.settings, customer_id)
@@ -72,5 +76,6 @@ def customer(request: Request, principal: CanView, state: State, customer_id: Cu
         "source_values": table_of("source_values", "source_values", view["source_values"]),
         "history": table_of("history", "history", view["history"]),
         "sources": sorted({str(r["source"]) for r in view["records"]}),
+        "journeys": customer_journeys(session, str(view["customer_id"]), locale_of(request, state)),
     }
     return render(request, state, "customers_360.html", context, section="customers")

@@ -80,7 +80,15 @@ def shop(warehouse: BaseBackend) -> BaseBackend:
     insert(
         warehouse,
         CUSTOMER_TAGS,
-        [{"customer_id": 8, "model": "credit", "tag": "restriction", "value": "do_not_disturb", "weight": 2.0}],
+        [
+            {
+                "customer_id": 8,
+                "model": "credit",
+                "tag": "restriction",
+                "value": "do_not_disturb",
+                "weight": 2.0,
+            }
+        ],
     )
     return warehouse
 
@@ -123,9 +131,12 @@ def channel_settings(
     mailbox: tuple[Mailbox, int], sms_server: ProviderServer, webhook_sink: WebhookReceiver
 ) -> dict[str, BaseSettings]:
     return {
-        "email": SmtpSettings(host="127.0.0.1", port=mailbox[1], security="plain", mail_from="店铺 <shop@shop.cn>"),
-        "sms": SmsHttpSettings(url=sms_server.url, success_json_path="code", success_value="0",
-                               message_id_json_path="msgid"),
+        "email": SmtpSettings(
+            host="127.0.0.1", port=mailbox[1], security="plain", mail_from="店铺 <shop@shop.cn>"
+        ),
+        "sms": SmsHttpSettings(
+            url=sms_server.url, success_json_path="code", success_value="0", message_id_json_path="msgid"
+        ),
         "webhook": WebhookSettings(url=webhook_sink.url, secret=SecretStr(WEBHOOK_SECRET)),
     }
 
@@ -168,7 +179,9 @@ class Loop:
 
     def waves(self) -> int:
         """One scheduler pass, then every due job (wave builds); returns how many jobs ran."""
-        context = JobContext(settings=self.settings, warehouse=self.warehouse, sessions=self.sessions, now=self.clock())
+        context = JobContext(
+            settings=self.settings, warehouse=self.warehouse, sessions=self.sessions, now=self.clock()
+        )
         queue_due_waves(context)
         ran = run_pending(
             settings=self.settings,
@@ -180,7 +193,9 @@ class Loop:
             clock=self.clock,
         )
         queue_due_waves(
-            JobContext(settings=self.settings, warehouse=self.warehouse, sessions=self.sessions, now=self.clock())
+            JobContext(
+                settings=self.settings, warehouse=self.warehouse, sessions=self.sessions, now=self.clock()
+            )
         )
         return ran
 

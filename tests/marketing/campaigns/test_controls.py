@@ -38,8 +38,11 @@ def states(loop: Loop) -> dict[str, int]:
 def test_batches_send_everyone_once_in_waves_of_the_batch_size(loop: Loop, webhook_sink) -> None:
     with loop.sessions() as session, session.begin():
         service.create_campaign(
-            session, "day", webhook_campaign({"mode": "batches", "batch_size": 4, "interval_minutes": 30}),
-            actor="mk", now=loop.clock(),
+            session,
+            "day",
+            webhook_campaign({"mode": "batches", "batch_size": 4, "interval_minutes": 30}),
+            actor="mk",
+            now=loop.clock(),
         )
         service.launch(session, "day", actor="mk", now=loop.clock())
     sizes = []
@@ -85,7 +88,9 @@ def test_pause_holds_the_queue_resume_releases_it_and_cancel_withdraws_it(loop: 
             service.resume(session, "p", actor="mk", now=loop.clock())
 
 
-def test_a_cancelled_campaign_sends_nothing_more_and_its_messages_do_not_count_for_caps(loop: Loop, webhook_sink) -> None:
+def test_a_cancelled_campaign_sends_nothing_more_and_its_messages_do_not_count_for_caps(
+    loop: Loop, webhook_sink
+) -> None:
     with loop.sessions() as session, session.begin():
         service.create_campaign(session, "c", webhook_campaign({"mode": "now"}), actor="mk", now=loop.clock())
         service.launch(session, "c", actor="mk", now=loop.clock())

@@ -79,7 +79,9 @@ def workers() -> Iterator[list[WorkerProcess]]:
 
 def build_campaign(settings: Settings, warehouse: BaseBackend, sessions: sessionmaker[Session]) -> int:
     """2,000 customers and one webhook wave to all of them, built by the wave job; returns how many queued."""
-    insert(warehouse, CUSTOMERS, [{"customer_id": n, "name": f"客户{n}"} for n in range(1, CUSTOMER_COUNT + 1)])
+    insert(
+        warehouse, CUSTOMERS, [{"customer_id": n, "name": f"客户{n}"} for n in range(1, CUSTOMER_COUNT + 1)]
+    )
     definition = {
         "name": "双11 开场",
         "purpose": "notice",
@@ -94,8 +96,12 @@ def build_campaign(settings: Settings, warehouse: BaseBackend, sessions: session
         service.launch(session, "d11", actor="mk", now=now)
     queue_due_waves(JobContext(settings=settings, warehouse=warehouse, sessions=sessions, now=now))
     ran = run_pending(
-        settings=settings, sessions=sessions, warehouse=warehouse, worker_id="test-runner",
-        kinds=job_kinds(), writer=True,
+        settings=settings,
+        sessions=sessions,
+        warehouse=warehouse,
+        worker_id="test-runner",
+        kinds=job_kinds(),
+        writer=True,
     )
     assert ran == 1
     with sessions() as session:
@@ -134,7 +140,9 @@ def test_a_killed_worker_leaves_every_message_delivered_once_after_deduplication
 
     # when its worker is SIGKILLed once the receiver has about half
     workers.append(WorkerProcess("victim", env, tmp_path, "--batch", str(BATCH)))
-    wait_for(lambda: len(webhook_sink.received) >= CUSTOMER_COUNT // 2, 60, "half the messages", interval=0.005)
+    wait_for(
+        lambda: len(webhook_sink.received) >= CUSTOMER_COUNT // 2, 60, "half the messages", interval=0.005
+    )
     workers[0].kill()
     at_kill = len(webhook_sink.received)
     assert at_kill < CUSTOMER_COUNT, "the victim finished before it was killed"

@@ -56,7 +56,9 @@ def test_the_example_campaign_of_the_readme_is_valid() -> None:
     from guanxi.marketing.channels import registered_channels
 
     example = DOC.parent / "examples" / "winback_campaign.yaml"
-    assert str(example.relative_to(DOC.parents[1])) in (DOC.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert str(example.relative_to(DOC.parents[1])) in (DOC.parents[1] / "README.md").read_text(
+        encoding="utf-8"
+    )
     definition = parse_definition(
         yaml.safe_load(example.read_text(encoding="utf-8")), known_channels=set(registered_channels())
     )

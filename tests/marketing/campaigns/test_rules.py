@@ -42,7 +42,9 @@ def outcomes(channels: list[ChannelRule], **policy: object) -> dict[int, tuple[s
         offers_cash_coupon=bool(policy.get("coupon", False)),
         cap=int(policy.get("cap", 2)),  # type: ignore[call-overload]
     )
-    table = apply_rules(PEOPLE, channels, consent=CONSENT, suppressed=BLOCKED, contacted=CONTACTED, policy=chosen)
+    table = apply_rules(
+        PEOPLE, channels, consent=CONSENT, suppressed=BLOCKED, contacted=CONTACTED, policy=chosen
+    )
     return {r["customer_id"]: (r["outcome"], r["channel"]) for r in table.to_pylist()}
 
 
@@ -60,11 +62,18 @@ def test_each_person_gets_the_first_channel_that_passes_or_the_first_rule_failed
 
 def test_the_funnel_counts_the_people_left_after_each_rule() -> None:
     table = apply_rules(
-        PEOPLE, [SMS, EMAIL], consent=CONSENT, suppressed=BLOCKED, contacted=CONTACTED,
+        PEOPLE,
+        [SMS, EMAIL],
+        consent=CONSENT,
+        suppressed=BLOCKED,
+        contacted=CONTACTED,
         policy=Policy(False, True, True, 2),
     )
     counts = funnel(table)
-    assert [counts[k] for k in ("audience", "reachable", "consented", "not_suppressed", "not_do_not_disturb", "under_cap")] == [7, 6, 6, 5, 3, 2]
+    assert [
+        counts[k]
+        for k in ("audience", "reachable", "consented", "not_suppressed", "not_do_not_disturb", "under_cap")
+    ] == [7, 6, 6, 5, 3, 2]
     assert counts["outcome_no_cash_coupon"] == 1
     assert counts["outcome_capped"] == 1
 
@@ -98,7 +107,12 @@ def test_a_definition_reports_every_problem_and_broken_templates() -> None:
 
 
 def test_waves_need_a_time_zone_and_content_for_every_channel() -> None:
-    base = {"name": "x", "audience": {"customers": ["1"]}, "channels": ["sms"], "content": {"sms": {"body": "b"}}}
+    base = {
+        "name": "x",
+        "audience": {"customers": ["1"]},
+        "channels": ["sms"],
+        "content": {"sms": {"body": "b"}},
+    }
     with pytest.raises(ValidationFailedError, match="time zone"):
         parse_definition({**base, "schedule": {"mode": "waves", "waves": [{"at": "2026-11-01T20:00:00"}]}})
     with pytest.raises(ValidationFailedError, match="batch_size"):

@@ -33,25 +33,52 @@ def grant_everyone(loop: Loop) -> None:
     with loop.sessions() as session, session.begin():
         for number in (1, 3, 5, 7, 9):
             consent.record_consent(
-                session, medium="email", address=f"c{number}@shop.cn", state="granted", source="import",
-                at=loop.clock() - timedelta(days=30), now=loop.clock(), actor="test", customer_id=str(number),
+                session,
+                medium="email",
+                address=f"c{number}@shop.cn",
+                state="granted",
+                source="import",
+                at=loop.clock() - timedelta(days=30),
+                now=loop.clock(),
+                actor="test",
+                customer_id=str(number),
             )
         for number in (2, 4, 6, 8):
             consent.record_consent(
-                session, medium="sms", address=f"+86138000000{number:02d}", state="granted", source="import",
-                at=loop.clock() - timedelta(days=30), now=loop.clock(), actor="test", customer_id=str(number),
+                session,
+                medium="sms",
+                address=f"+86138000000{number:02d}",
+                state="granted",
+                source="import",
+                at=loop.clock() - timedelta(days=30),
+                now=loop.clock(),
+                actor="test",
+                customer_id=str(number),
             )
         consent.record_consent(
-            session, medium="email", address="c3@shop.cn", state="revoked", source="unsubscribe",
-            at=loop.clock() - timedelta(days=1), now=loop.clock(), actor="test",
+            session,
+            medium="email",
+            address="c3@shop.cn",
+            state="revoked",
+            source="unsubscribe",
+            at=loop.clock() - timedelta(days=1),
+            now=loop.clock(),
+            actor="test",
         )
-        suppression.suppress(session, medium="email", address="c5@shop.cn", reason="complaint", actor="test",
-                             now=loop.clock())
+        suppression.suppress(
+            session, medium="email", address="c5@shop.cn", reason="complaint", actor="test", now=loop.clock()
+        )
         frequency.log_contacts(
             session,
             [
-                {"customer_id": "7", "at": loop.clock() - timedelta(days=d), "channel": "email",
-                 "transactional": False, "campaign_id": None, "message_id": None}
+                {
+                    "customer_id": "7",
+                    "at": loop.clock() - timedelta(days=d),
+                    "channel": "email",
+                    "transactional": False,
+                    "campaign_id": None,
+                    "message_id": None,
+                }
                 for d in (1, 3)
             ],
         )
@@ -65,7 +92,11 @@ def three_waves() -> dict[str, object]:
             "audience": {"customers": [str(i) for i in ids]},
             "content": {
                 "sms": {"body": f"【小店】{name}：{{{{ name | default('亲') }}}}，双11 好礼等你"},
-                "email": {"subject": f"{name}｜{{{{ name | default('亲') }}}}", "body": "双11 来了", "html": "<p>双11</p>"},
+                "email": {
+                    "subject": f"{name}｜{{{{ name | default('亲') }}}}",
+                    "body": "双11 来了",
+                    "html": "<p>双11</p>",
+                },
             },
         }
 
@@ -109,7 +140,10 @@ def test_three_waves_reach_the_right_people_at_the_right_time(loop: Loop, mailbo
     assert first_mail["Subject"] == "预热｜客户1"
     assert json.loads(sms_server.received[0].body)["text"].endswith("回T退订")
     with loop.sessions() as session:
-        outcomes = {r.customer_id: r.outcome for r in service.recipients_of(session, service.get_campaign(session, "d11"), wave_index=0)}
+        outcomes = {
+            r.customer_id: r.outcome
+            for r in service.recipients_of(session, service.get_campaign(session, "d11"), wave_index=0)
+        }
     assert outcomes == {"1": "queued", "2": "queued", "3": "no_consent", "5": "suppressed"}
 
     # between the waves: 2 replies 退订, 1 clicks the one-click unsubscribe of its mail
@@ -117,11 +151,19 @@ def test_three_waves_reach_the_right_people_at_the_right_time(loop: Loop, mailbo
     assert first_mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     with loop.sessions() as session, session.begin():
         report = feedback.apply_sms_replies(
-            session, [InboundSms("+8613800000002", "退订", clock() + timedelta(minutes=5))], now=clock(), source="test"
+            session,
+            [InboundSms("+8613800000002", "退订", clock() + timedelta(minutes=5))],
+            now=clock(),
+            source="test",
         )
         assert report.opted_out == 1
         subscriptions.unsubscribe(
-            session, loop.settings, link.rsplit("/", 1)[1], now=clock(), proof={"ip": "203.0.113.9"}, one_click=True
+            session,
+            loop.settings,
+            link.rsplit("/", 1)[1],
+            now=clock(),
+            proof={"ip": "203.0.113.9"},
+            one_click=True,
         )
 
     # wave 1 at 11:00
@@ -133,8 +175,20 @@ def test_three_waves_reach_the_right_people_at_the_right_time(loop: Loop, mailbo
         campaign = service.get_campaign(session, "d11")
         outcomes = {r.customer_id: r.outcome for r in service.recipients_of(session, campaign, wave_index=1)}
         counts = service.status(session, "d11").waves[1].counts
-    assert outcomes == {"1": "no_consent", "2": "no_consent", "4": "queued", "7": "capped", "8": "do_not_disturb"}
-    assert (counts["audience"], counts["reachable"], counts["consented"], counts["not_do_not_disturb"], counts["under_cap"]) == (5, 5, 3, 2, 1)
+    assert outcomes == {
+        "1": "no_consent",
+        "2": "no_consent",
+        "4": "queued",
+        "7": "capped",
+        "8": "do_not_disturb",
+    }
+    assert (
+        counts["audience"],
+        counts["reachable"],
+        counts["consented"],
+        counts["not_do_not_disturb"],
+        counts["under_cap"],
+    ) == (5, 5, 3, 2, 1)
 
     # wave 2 at 21:30: quiet hours until 08:00
     clock.at_local("2026-11-01T21:30")
@@ -174,7 +228,9 @@ def test_a_reply_after_the_build_stops_a_message_still_in_the_queue(loop: Loop, 
     loop.waves()
     clock.advance(minutes=1)
     with loop.sessions() as session, session.begin():
-        feedback.apply_sms_replies(session, [InboundSms("+8613800000004", " TD ", clock())], now=clock(), source="test")
+        feedback.apply_sms_replies(
+            session, [InboundSms("+8613800000004", " TD ", clock())], now=clock(), source="test"
+        )
     clock.at_local("2026-11-02T08:00")
     loop.deliver()
     assert sms_phones(loop, sms_server) == ["+8613800000006"]
@@ -194,7 +250,12 @@ def test_a_transactional_message_passes_the_cap_but_not_a_suppression(loop: Loop
         "transactional": True,
         "audience": {"customers": ["3", "5", "7"]},
         "channels": ["email"],
-        "content": {"email": {"subject": "您有一笔订单待付款", "body": "{{ name | default('亲') }}，订单 30 分钟后关闭"}},
+        "content": {
+            "email": {
+                "subject": "您有一笔订单待付款",
+                "body": "{{ name | default('亲') }}，订单 30 分钟后关闭",
+            }
+        },
     }
     clock.at_local("2026-11-01T23:00")  # quiet hours do not hold transactional messages either
     with loop.sessions() as session, session.begin():

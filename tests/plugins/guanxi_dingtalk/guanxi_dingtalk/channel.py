@@ -72,7 +72,10 @@ class DingTalkChannel:
         url = f"{self.webhook}&timestamp={stamp}&sign={sign(self._secret, stamp)}"
         body = {
             "msgtype": "markdown",
-            "markdown": {"title": message.subject or "guanxi", "text": f"{message.body}\n\n@{message.recipient}"},
+            "markdown": {
+                "title": message.subject or "guanxi",
+                "text": f"{message.body}\n\n@{message.recipient}",
+            },
             "at": {"atMobiles": [message.recipient], "isAtAll": False},
         }
         try:
@@ -80,7 +83,9 @@ class DingTalkChannel:
         except httpx.TransportError as err:
             raise TransientDeliveryError(f"dingtalk unreachable: {err}", code="dingtalk_unavailable") from err
         if response.status_code >= 500:
-            raise TransientDeliveryError(f"dingtalk answered {response.status_code}", code="dingtalk_http_5xx")
+            raise TransientDeliveryError(
+                f"dingtalk answered {response.status_code}", code="dingtalk_http_5xx"
+            )
         try:
             answer = response.json()
             code = int(answer.get("errcode", -1))

@@ -29,14 +29,18 @@ class BirthdayMonth(ConditionKind[BirthdayMonthCondition]):
 
     def read_shorthand(self, text: str) -> dict[str, Any] | None:
         match = re.fullmatch(r"\s*birthday_month\s+in\s+\[([\d,\s]+)\]\s*", text)
-        return None if match is None else {"birthday_month": [int(m) for m in match[1].split(",") if m.strip()]}
+        return (
+            None if match is None else {"birthday_month": [int(m) for m in match[1].split(",") if m.strip()]}
+        )
 
     def validate(self, node: BirthdayMonthCondition, path: str) -> Iterator[Problem]:
         if not node.birthday_month:
             yield Problem(f"{path}.birthday_month", "missing_value", "name at least one month")
         for index, month in enumerate(node.birthday_month):
             if not 1 <= month <= 12:
-                yield Problem(f"{path}.birthday_month[{index}]", "wrong_value_type", f"{month} is not a month (1–12)")
+                yield Problem(
+                    f"{path}.birthday_month[{index}]", "wrong_value_type", f"{month} is not a month (1–12)"
+                )
 
     def compile(self, node: BirthdayMonthCondition, compiler: Compiler) -> ir.Table:
         customers = compiler.table("customers")

@@ -29,6 +29,9 @@ WEEKEND = ModelDefinition(
     columns={"weekend_share": "float64"},
     compute=weekend_share,
     config=ConfigSection(
-        "weekend", WeekendConfig, can_disable=True, template="weekend:\n  enabled: true  # share of purchases paid on weekends\n"
+        "weekend",
+        WeekendConfig,
+        can_disable=True,
+        template="weekend:\n  enabled: true  # share of purchases paid on weekends\n",
     ),
 )

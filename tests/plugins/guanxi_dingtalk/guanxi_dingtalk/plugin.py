@@ -52,7 +52,9 @@ def register_commands(cli: typer.Typer) -> None:
     def dingtalk_command() -> None:
         """Say whether the DingTalk robot is set up (never prints the secret)."""
         settings = DingTalkSettings()
-        typer.echo("dingtalk: configured" if settings.webhook and settings.secret else "dingtalk: not configured")
+        typer.echo(
+            "dingtalk: configured" if settings.webhook and settings.secret else "dingtalk: not configured"
+        )
 
 
 @hookimpl

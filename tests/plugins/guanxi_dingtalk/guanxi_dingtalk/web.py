@@ -19,4 +19,6 @@ def dingtalk_page(principal: CanView) -> HTMLResponse:
     settings = DingTalkSettings()
     host = urlsplit(settings.webhook).hostname if settings.webhook else None
     state = f"已配置：{escape(host)}" if host and settings.secret else "未配置"
-    return HTMLResponse(f"<!doctype html><html lang='zh-CN'><title>钉钉机器人</title><h1>钉钉机器人</h1><p>{state}</p>")
+    return HTMLResponse(
+        f"<!doctype html><html lang='zh-CN'><title>钉钉机器人</title><h1>钉钉机器人</h1><p>{state}</p>"
+    )
