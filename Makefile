@@ -29,6 +29,7 @@ demo: install
 	$(BIN)/guanxi models run
 	$(BIN)/guanxi segments examples --install
 	$(BIN)/guanxi segments refresh
+	$(BIN)/guanxi journeys install --all
 	$(BIN)/guanxi quality > /dev/null
 	$(BIN)/guanxi serve --host $(HOST) --port $(PORT)
 

@@ -158,20 +158,12 @@ def _fields(model: type[BaseModel] | None) -> str:
     return ", ".join(shown)
 
 
-def _headers(names: tuple[str, ...]) -> list[str]:
-    """The Chinese and English words of the count ``names`` on two lines (narrow number columns)."""
-    labels = dict(COUNTS)
-    return [labels[name].replace(" ", "\n", 1) for name in names]
-
-
-def _counts_table(counts: service.Counts) -> Table:
-    names = tuple(name for name, _ in COUNTS)
-    table = Table(*(Column(h, justify="right") for h in [*_headers(names), "目标达成率\ngoal rate"]))
+def _counts_line(counts: service.Counts) -> str:
+    """The enrollment counts and the goal rate as one line of ``label count`` pairs (wraps at any width)."""
     rate = counts.goal_rate
-    table.add_row(
-        *(f"{getattr(counts, name):,}" for name, _ in COUNTS), "-" if rate is None else f"{rate:.1%}"
-    )
-    return table
+    shown = [f"{label} [bold]{getattr(counts, name):,}[/bold]" for name, label in COUNTS]
+    shown.append(f"目标达成率 goal rate [bold]{'-' if rate is None else f'{rate:.1%}'}[/bold]")
+    return " · ".join(shown)
 
 
 def _exits(exits: list[tuple[str, str | None]], terminal: bool) -> str:
@@ -197,19 +189,16 @@ def list_command() -> None:
             )
             return
         table = Table(
-            Column("标识 key", no_wrap=True),
-            _text("名称 name\n模板 recipe"),
+            _text("旅程 journey"),
             Column("状态\nstatus", no_wrap=True),
             *(Column(header, justify="right", no_wrap=True) for header in LIST_COUNTS.values()),
             box=box.SIMPLE_HEAD,
-            collapse_padding=True,
         )
         for journey in journeys:
             found = counts.get(journey.key, service.Counts())
             table.add_row(
-                escape(journey.key),
-                escape(journey.name) + (f"\n[dim]{escape(journey.recipe)}[/dim]" if journey.recipe else ""),
-                STATUS_WORDS.get(journey.status, journey.status).replace(" ", "\n") + f" v{journey.version}",
+                f"[bold]{escape(journey.key)}[/bold] v{journey.version}\n{escape(journey.name)}",
+                STATUS_WORDS.get(journey.status, journey.status).replace(" ", "\n"),
                 *(f"{getattr(found, name):,}" for name in LIST_COUNTS),
             )
         console.print(table)
@@ -220,14 +209,15 @@ def list_command() -> None:
 def recipes_command() -> None:
     """The ready-made journeys a shop installs and adapts."""
     table = Table(
-        Column("标识 key", no_wrap=True), "中文名", "English name", "系列 family", _text("说明 summary")
+        Column("标识 key", no_wrap=True),
+        Column("名称 name", overflow="fold", max_width=18),
+        _text("说明 summary"),
+        box=box.SIMPLE_HEAD,
     )
     for recipe in registered_recipes().values():
         table.add_row(
             escape(recipe.key),
-            escape(recipe.name_zh),
-            escape(recipe.name_en),
-            escape(recipe.family),
+            f"{escape(recipe.name_zh)}\n[dim]{escape(recipe.name_en)}[/dim]",
             escape(recipe.summary),
         )
     console.print(table)
@@ -320,19 +310,45 @@ def holidays_command(
 @fails_cleanly
 def install_command(
     recipe: Annotated[
-        str, typer.Argument(help="A recipe's key, Chinese or English name (`journeys recipes`).")
-    ],
+        str | None,
+        typer.Argument(help="A recipe's key, Chinese or English name (`journeys recipes`)."),
+    ] = None,
     key: Annotated[
         str | None, typer.Option(help="Journey key; default the recipe's (payment-reminder).")
     ] = None,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Install every recipe not installed yet under its own key (again: no change)."
+        ),
+    ] = False,
 ) -> None:
     """Install a recipe as a draft journey (nothing runs until it is activated)."""
     settings = get_settings()
-    found = find_recipe(recipe, registered_recipes())
+    recipes = registered_recipes()
+    if (every and (recipe is not None or key is not None)) or (not every and recipe is None):
+        raise ValidationFailedError("name one RECIPE (with an optional --key), or give --all alone")
+    known = catalogue(settings=settings)
+    if every:
+        with app_db() as session, _each_problem():
+            taken = {journey.key for journey in service.list_journeys(session)}
+            installed = [
+                service.install_recipe(session, found, actor=ACTOR, now=_now(), catalogue=known)
+                for found in recipes.values()
+                if found.key.replace("_", "-") not in taken
+            ]
+        console.print(
+            f"installed {len(installed)} recipe(s) as draft journeys"
+            + (f": {', '.join(journey.key for journey in installed)}" if installed else "")
+            + f"; {len(recipes) - len(installed)} already installed",
+            highlight=False,
+        )
+        return
+    found = find_recipe(recipe or "", recipes)
     with app_db() as session, _each_problem():
         try:
             journey = service.install_recipe(
-                session, found, actor=ACTOR, now=_now(), catalogue=catalogue(settings=settings), key=key
+                session, found, actor=ACTOR, now=_now(), catalogue=known, key=key
             )
         except AlreadyExistsError as err:
             raise AlreadyExistsError(f"{err.message}: install it under another --key") from err
@@ -560,22 +576,22 @@ def status_command(key: Key) -> None:
     )
     if journey.last_error:
         console.print(f"[red]last trigger pass failed: {escape(journey.last_error)}[/red]", highlight=False)
-    console.print(_counts_table(found.counts))
+    console.print(_counts_line(found.counts), highlight=False)
     table = Table(
         "#",
-        Column("步骤 step", no_wrap=True),
-        _text("说明 label"),
-        Column("类型\nkind", no_wrap=True),
-        *(Column(h, justify="right") for h in ("当前\nhere", "等待\nwaiting", "完成\ndone", "失败\ndead")),
+        _text("步骤 step\n说明 label"),
+        *(
+            Column(h, justify="right", no_wrap=True)
+            for h in ("当前\nhere", "等待\nwaiting", "完成\ndone", "失败\ndead")
+        ),
         _text("结果 outcomes"),
+        box=box.SIMPLE_HEAD,
     )
     for step in found.steps:
         outcomes = ", ".join(f"{name} {count:,}" for name, count in step.outcomes.most_common())
         table.add_row(
             str(step.index),
-            escape(step.name),
-            escape(step.label),
-            escape(step.kind),
+            f"[bold]{escape(step.name)}[/bold] [dim]{escape(step.kind)}[/dim]\n{escape(step.label)}",
             f"{step.here:,}",
             f"{step.waiting:,}",
             f"{step.done:,}",

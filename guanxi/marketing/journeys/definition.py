@@ -286,6 +286,8 @@ def _graph_problems(
 
     if definition.steps:
         yield from visit(definition.steps[0].name, [])
+    if any(step.name not in edges for step in definition.steps):
+        return  # a step whose exits are unknown (its own problems are listed): reachability is unknown too
     for index, step in enumerate(definition.steps):
         if step.name not in state:
             yield f"steps.{index}", f"step {step.name!r} cannot be reached from the first step"
