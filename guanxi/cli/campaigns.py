@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from rich import box
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from guanxi.cli.context import console, fails_cleanly, warehouse
 from guanxi.cli.jobs import run_job
@@ -45,6 +46,7 @@ STAGES = (
     ("not_suppressed", "未屏蔽 not suppressed"),
     ("not_do_not_disturb", "未免打扰 not do-not-disturb"),
     ("under_cap", "未超频次 under the cap"),
+    ("target", "目标组 target (control held out)"),
 )
 
 DefinitionFile = Annotated[Path, typer.Option("--file", "-f", help="A YAML or JSON campaign definition.")]
@@ -268,3 +270,137 @@ def status_command(key: str) -> None:
         console.print(table)
         if found.receipts:
             console.print("receipts: " + ", ".join(f"{k} {v:,}" for k, v in sorted(found.receipts.items())))
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _points(value: float | None) -> str:
+    """A difference of rates in percentage points, signed."""
+    return "-" if value is None else f"{value * 100:+.2f} pt"
+
+
+@app.command("report")
+@fails_cleanly
+def report_command(
+    key: str,
+    days: Annotated[
+        float | None,
+        typer.Option("--days", min=0.01, max=90, help="Attribution window in days; default the campaign's."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """What the campaign caused: target against control, conversion uplift with its 95 % interval, revenue."""
+    from guanxi.marketing.measurement.campaign_report import campaign_report  # noqa: PLC0415 - statsmodels
+
+    settings = get_settings()
+    with app_db() as session, warehouse(settings) as con:
+        report = campaign_report(session, con, settings, key, attribution_days=days)
+    uplift = report.uplift
+    if as_json:
+        interval = uplift.interval
+        revenue = uplift.revenue_interval
+        console.print_json(
+            json.dumps(
+                {
+                    "campaign": report.key,
+                    "attribution_days": report.attribution_days,
+                    "control_share": report.control_share,
+                    "outcomes": report.outcomes,
+                    "messages": report.messages,
+                    "arms": {
+                        name: {
+                            "customers": arm.customers,
+                            "converted": arm.converted,
+                            "rate": arm.rate,
+                            "revenue": round(arm.revenue_total, 2),
+                        }
+                        for name, arm in (("target", report.target), ("control", report.control))
+                    },
+                    "uplift": {
+                        "difference": uplift.difference,
+                        "interval": None if interval is None else [interval.low, interval.high],
+                        "p_value": uplift.p_value,
+                        "significant": uplift.significant,
+                        "incremental_conversions": uplift.incremental_conversions,
+                        "revenue_per_customer_difference": uplift.revenue_difference,
+                        "revenue_interval": None if revenue is None else [revenue.low, revenue.high],
+                        "incremental_revenue": uplift.incremental_revenue,
+                    },
+                    "revenue_per_message": report.revenue_per_message,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    console.print(
+        f"[bold]{escape(report.key)}[/bold] {escape(report.name)}: {report.status}; "
+        f"对照组 control share {report.control_share:.0%}, 归因窗口 attribution window "
+        f"{report.attribution_days:g} days",
+        highlight=False,
+    )
+    console.print(
+        "人群 people: " + ", ".join(f"{name} {count:,}" for name, count in sorted(report.outcomes.items())),
+        highlight=False,
+    )
+    for channel, states in sorted(report.messages.items()):
+        console.print(
+            f"{escape(channel)}: "
+            + ", ".join(f"{state} {count:,}" for state, count in sorted(states.items())),
+            highlight=False,
+        )
+    table = Table(
+        Column("组 group", no_wrap=True),
+        *(
+            Column(header, justify="right", no_wrap=True)
+            for header in (
+                "客户\ncustomers",
+                "转化\nconverted",
+                "转化率\nrate",
+                "收入\nrevenue",
+                "人均\nper customer",
+            )
+        ),
+        box=box.SIMPLE_HEAD,
+    )
+    for label, arm in (("目标组 target", report.target), ("对照组 control", report.control)):
+        table.add_row(
+            label,
+            f"{arm.customers:,}",
+            f"{arm.converted:,}",
+            _rate(arm.rate),
+            _money(arm.revenue_total),
+            _money(arm.revenue_per_customer),
+        )
+    console.print(table)
+    if uplift.difference is None:
+        console.print(
+            "提升 uplift: - (the target or the control group is empty: nothing to compare)", highlight=False
+        )
+        return
+    interval = uplift.interval
+    shown = "" if interval is None else f" (95% CI {_points(interval.low)} … {_points(interval.high)})"
+    verdict = "显著 significant" if uplift.significant else "不显著 not significant (the interval includes 0)"
+    console.print(
+        f"转化提升 conversion uplift {_points(uplift.difference)}{shown}, "
+        f"p = {'-' if uplift.p_value is None else f'{uplift.p_value:.3g}'}: {verdict}",
+        highlight=False,
+    )
+    extra = uplift.incremental_conversions_interval
+    console.print(
+        f"增量转化 incremental conversions {uplift.incremental_conversions:,.1f}"
+        + ("" if extra is None else f" ({extra.low:,.1f} … {extra.high:,.1f})"),
+        highlight=False,
+    )
+    money = uplift.incremental_revenue_interval
+    console.print(
+        f"增量收入 incremental revenue {_money(uplift.incremental_revenue)}"
+        + ("" if money is None else f" ({_money(money.low)} … {_money(money.high)})")
+        + f"; 每条消息收入 revenue per message {_money(report.revenue_per_message)}",
+        highlight=False,
+    )

@@ -20,6 +20,7 @@ name: 会员日
 audience:
   customers: ["1", "2", "3", "4"]
 channels: [sms, email]
+control: 0
 content:
   sms:
     body: "【小店】{{ name | default('亲') }}，会员日 8 折"

@@ -35,6 +35,7 @@ SMS_THEN_EMAIL = {
     "purpose": "nurture",
     "audience": {"customers": [str(n) for n in range(1, 10)]},
     "channels": ["sms", "email"],
+    "control": 0,  # no holdout: these tests count every send (holdouts: test_holdout.py)
     "content": {
         "sms": {"body": "【小店】{{ name | default('亲') }}，春季上新"},
         "email": {
@@ -238,6 +239,7 @@ def test_the_preview_shows_a_funnel_that_adds_up_and_three_masked_samples(shop: 
         "not_suppressed": "7",
         "not_do_not_disturb": "7",
         "under_cap": "7",
+        "target": "7",
     }
     assert page.count('<tr class="sample">') == 3
     recipients = re.findall(r'<td class="recipient">([^<]+)</td>', page)

@@ -6,7 +6,8 @@ rendered for real customers; :func:`dry_run` renders every message and builds
 every chosen channel from its settings — everything but the provider call —
 and writes nothing. :func:`build_wave` writes: one outbox message per
 ``queued`` person (key ``campaign:<key>:w<wave>:<customer>``, idempotent), a
-recipient row per person with the outcome, and a contact row per
+recipient row per person with the outcome (a ``control`` person's row holds the
+time they would have been sent to in ``not_before``, for attribution), and a contact row per
 customer-facing message for the caps, all in the caller's transaction, so a
 crash leaves no half-built wave and a re-run adds nothing.
 
@@ -37,6 +38,7 @@ from guanxi.marketing.campaigns.tables import Campaign, CampaignRecipient
 from guanxi.marketing.channels import ChannelDefinition, ChannelSet
 from guanxi.marketing.errors import TemplateError
 from guanxi.marketing.links import LinkTarget, unsubscribe_url
+from guanxi.marketing.measurement.holdout import campaign_scope
 from guanxi.marketing.quiet_hours import QuietHours
 from guanxi.marketing.sms_rules import with_opt_out
 from guanxi.marketing.templates import render
@@ -181,12 +183,14 @@ def evaluate(
             respect_do_not_disturb=definition.respect_do_not_disturb,
             offers_cash_coupon=definition.offers_cash_coupon,
             cap=cap_messages,
+            holdout_scope=campaign_scope(campaign.key),
+            control_share=definition.control_share,
         ),
     )
     quiet = quiet_window(definition, settings)
     delayed = None if definition.transactional or not quiet.contains(send_at) else quiet.next_allowed(send_at)
     counts = funnel(people)
-    counts["delayed_by_quiet_hours"] = counts["under_cap"] if delayed is not None else 0
+    counts["delayed_by_quiet_hours"] = counts["target"] if delayed is not None else 0
     return Evaluation(wave_index, send_at, people, counts, delayed)
 
 
@@ -378,7 +382,11 @@ def build_wave(
                 "channel": person["channel"],
                 "address": person["address"],
                 "message_id": message_id,
-                "not_before": message.not_before if message else None,
+                "not_before": message.not_before
+                if message
+                else (evaluation.delayed_until or evaluation.send_at)
+                if outcome == "control"
+                else None,
                 "detail": failed.get(customer),
             }
         )

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from guanxi.errors import ValidationFailedError
 from guanxi.marketing.errors import TemplateError
+from guanxi.marketing.measurement.holdout import DEFAULT_SHARE
 from guanxi.marketing.quiet_hours import parse_clock
 from guanxi.marketing.templates import compile_template
 
@@ -189,6 +190,17 @@ class CampaignDefinition(_Strict):
     respect_do_not_disturb: bool = True
     offers_cash_coupon: bool = False
     """Leave out customers the credit model restricts (``no_cash_coupon``)."""
+    control: float | None = Field(None, ge=0, le=0.5)
+    """The share held out as the control group; None: 10 % for marketing, none for transactional messages."""
+    attribution_days: float = Field(7, gt=0, le=90)
+    """A purchase counts for the campaign when paid within this many days after the send."""
+
+    @property
+    def control_share(self) -> float:
+        """The share of would-be recipients held out (see :attr:`control`)."""
+        if self.control is not None:
+            return self.control
+        return 0.0 if self.transactional else DEFAULT_SHARE
 
     @model_validator(mode="after")
     def _content_for_channels(self) -> CampaignDefinition:

@@ -13,12 +13,18 @@ For each person, in this order (the preview's funnel):
    the credit model's ``no_cash_coupon`` restriction for campaigns offering cash
    coupons;
 5. **under the cap** — marketing only: fewer than ``cap`` marketing messages in
-   the cap window before the send time, across channels.
+   the cap window before the send time, across channels;
+6. **target** — not held out: of the people who pass 1–5, the policy's
+   ``control_share`` is the control group, drawn by a seeded hash of (scope,
+   customer) (:mod:`guanxi.marketing.measurement.holdout`), so the same people
+   are held out on every run and wave. They are recorded, never messaged, and
+   measured against the target group (the control group is drawn from the
+   people who *would* have been sent to, so the two groups are alike).
 
 The chosen channel is the first in the campaign's order that passes 1–3. The
 outcome is ``queued`` or the first rule failed: ``unreachable``,
 ``no_consent``, ``suppressed``, ``do_not_disturb``, ``no_cash_coupon``,
-``capped``. Quiet hours never drop anyone: the build delays the send.
+``capped``, ``control``. Quiet hours never drop anyone: the build delays the send.
 
 :func:`apply_rules` is pure (Arrow in, Arrow out) and runs in an in-memory
 DuckDB through Ibis — no Python loop over people.
@@ -34,8 +40,19 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-OUTCOMES = ("queued", "unreachable", "no_consent", "suppressed", "do_not_disturb", "no_cash_coupon", "capped")
-FUNNEL = ("audience", "reachable", "consented", "not_suppressed", "not_do_not_disturb", "under_cap")
+from guanxi.marketing.measurement.holdout import held_out_column
+
+OUTCOMES = (
+    "queued",
+    "unreachable",
+    "no_consent",
+    "suppressed",
+    "do_not_disturb",
+    "no_cash_coupon",
+    "capped",
+    "control",
+)
+FUNNEL = ("audience", "reachable", "consented", "not_suppressed", "not_do_not_disturb", "under_cap", "target")
 """The preview's stages: how many people are left after each rule."""
 
 
@@ -56,6 +73,10 @@ class Policy:
     respect_do_not_disturb: bool
     offers_cash_coupon: bool
     cap: int
+    holdout_scope: str = ""
+    """The control group's scope (:mod:`guanxi.marketing.measurement.holdout`); with a share of 0, none."""
+    control_share: float = 0.0
+    """The share of the people who would be sent to that is held out (outcome ``control``)."""
 
 
 def _address(table: ir.Table, kind: str) -> ir.StringValue:
@@ -138,6 +159,7 @@ def apply_rules(
         (dnd, "do_not_disturb"),
         (coupon, "no_cash_coupon"),
         (capped, "capped"),
+        (held_out_column(table._key, policy.holdout_scope, policy.control_share), "control"),
         else_="queued",
     )
     result = table.mutate(
@@ -164,5 +186,6 @@ def funnel(outcomes: pa.Table) -> dict[str, int]:
         "not_suppressed": not_suppressed,
         "not_do_not_disturb": not_dnd,
         "under_cap": not_dnd - counts["capped"],
+        "target": not_dnd - counts["capped"] - counts["control"],
     }
     return {**stages, **{f"outcome_{k}": v for k, v in counts.items()}}

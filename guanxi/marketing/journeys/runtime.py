@@ -33,7 +33,6 @@ times in ``Settings.timezone`` (converted at the boundary here).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 from collections.abc import Iterable, Mapping, Sequence
@@ -76,6 +75,7 @@ from guanxi.marketing.journeys.definition import (
     exits_of,
 )
 from guanxi.marketing.journeys.goals import GoalContext, registered_goals
+from guanxi.marketing.measurement.holdout import held_out, journey_scope
 from guanxi.marketing.triggers import registered_triggers
 
 log = logging.getLogger(__name__)
@@ -111,11 +111,8 @@ def aware(moment: datetime, settings: Settings) -> datetime:
 
 
 def in_control(journey_key: str, customer_id: str, share: float) -> bool:
-    """Whether the customer is held out of the journey: a seeded hash, the same on every run and machine."""
-    if share <= 0:
-        return False
-    digest = hashlib.sha256(f"journey:{journey_key}:{customer_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+    """Whether the customer is held out of the journey (:mod:`guanxi.marketing.measurement.holdout`)."""
+    return held_out(journey_scope(journey_key), customer_id, share)
 
 
 class Definitions:

@@ -19,6 +19,7 @@ def webhook_campaign(mode: dict[str, object]) -> dict[str, object]:
         "name": "会员日",
         "audience": {"customers": [str(i) for i in range(1, 10)]},
         "channels": ["webhook"],
+        "control": 0,  # no holdout: these tests count every send (holdouts: test_holdout.py)
         "content": {"webhook": {"subject": "会员日", "body": "{{ name | default('亲') }}，会员日快乐"}},
         "schedule": mode,
         "quiet_hours": {"start": "00:00", "end": "00:00"},

@@ -87,6 +87,7 @@ def build_campaign(settings: Settings, warehouse: BaseBackend, sessions: session
         "purpose": "notice",
         "audience": {"customers": [str(n) for n in range(1, CUSTOMER_COUNT + 1)]},
         "channels": ["webhook"],
+        "control": 0,  # no holdout: these tests count every send (holdouts: test_holdout.py)
         "content": {"webhook": {"subject": "双11", "body": "{{ name }}，双11 好礼等你"}},
         "schedule": {"mode": "now"},
     }

@@ -105,6 +105,7 @@ def three_waves() -> dict[str, object]:
         "purpose": "warmup",
         "audience": {"customers": ["1"]},
         "channels": ["sms", "email"],
+        "control": 0,  # no holdout: these tests count every send (holdouts: test_holdout.py)
         "content": {"sms": {"body": "x"}, "email": {"subject": "x", "body": "x"}},
         "schedule": {
             "mode": "waves",
@@ -250,6 +251,7 @@ def test_a_transactional_message_passes_the_cap_but_not_a_suppression(loop: Loop
         "transactional": True,
         "audience": {"customers": ["3", "5", "7"]},
         "channels": ["email"],
+        "control": 0,  # no holdout: these tests count every send (holdouts: test_holdout.py)
         "content": {
             "email": {
                 "subject": "您有一笔订单待付款",
