@@ -334,6 +334,7 @@ def definition(channel: str, customers: int) -> dict[str, Any]:
         "purpose": "notice",
         "audience": {"customers": [str(n) for n in range(1, customers + 1)]},
         "channels": [channel],
+        "control": 0,  # the benchmark measures sending: everyone who passes the rules is sent to
         "content": {channel: content},
         "schedule": {"mode": "now"},
     }
